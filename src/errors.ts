@@ -1,0 +1,41 @@
+/** Stable error codes: branch on these, never on `message`. */
+export type CometErrorCode =
+  | 'handshake_failed'
+  | 'transport_failed'
+  | 'connect_failed'
+  | 'publish_failed'
+  | 'subscribe_denied'
+  | 'unsubscribe_failed'
+  | 'bad_message'
+  | 'bad_channel'
+  | 'too_large'
+  | 'timeout'
+  | 'closed'
+  | 'listener_failed';
+
+/**
+ * The one error type the SDK raises or emits.
+ * @example
+ * client.on('error', (e) => { if (e.code === 'subscribe_denied') showLogin(); });
+ */
+export class CometError extends Error {
+  override readonly name = 'CometError';
+  /** Stable machine-readable reason. */
+  readonly code: CometErrorCode;
+  /** The Bayeux message that carried the failure, when there was one. */
+  readonly reply: unknown;
+
+  constructor(code: CometErrorCode, message: string, options: { cause?: unknown; reply?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.reply = options.reply;
+  }
+}
+
+/**
+ * True for a `CometError`, also one from another realm (the iframe transport
+ * crosses window boundaries, where `instanceof` fails).
+ */
+export function isCometError(value: unknown): value is CometError {
+  return value instanceof CometError || (value instanceof Error && value.name === 'CometError' && 'code' in value);
+}

@@ -1,0 +1,50 @@
+/**
+ * Channel names and wildcard matching (Bayeux 1.0 §2.2).
+ * `/a/*` matches one segment below `/a`; `/a/**` matches any depth below it.
+ */
+
+const SEGMENT = /^[\w!~()$@'*+,;=.:-]+$/;
+
+/** True when `name` is an absolute channel name with non-empty segments. */
+export function isValidChannel(name: unknown): name is string {
+  if (typeof name !== 'string' || name[0] !== '/' || name.length > 1024) return false;
+  const segments = name.slice(1).split('/');
+  return segments.every((s, i) => {
+    if (s === '*' || s === '**') return i === segments.length - 1;
+    return SEGMENT.test(s) && !s.includes('*');
+  });
+}
+
+/** True for a pattern that ends in `*` or `**`. */
+export const isWildcard = (name: string): boolean => /\/\*\*?$/.test(name);
+
+/** True for `/meta/**`: protocol channels, never published to by applications. */
+export const isMeta = (name: string): boolean => name.startsWith('/meta/');
+
+/** True for `/service/**`: client-to-server only, never broadcast. */
+export const isService = (name: string): boolean => name.startsWith('/service/');
+
+/** True when subscription `pattern` covers concrete channel `channel`. */
+export function matches(pattern: string, channel: string): boolean {
+  if (pattern === channel) return true;
+  if (pattern.endsWith('/**')) return channel.startsWith(pattern.slice(0, -2));
+  if (!pattern.endsWith('/*')) return false;
+  const base = pattern.slice(0, -1);
+  return channel.startsWith(base) && channel.indexOf('/', base.length) === -1 && channel.length > base.length;
+}
+
+/**
+ * Every pattern that can match `channel`, most specific first: `/a/b` yields
+ * `/a/b`, `/a/*`, `/a/**`, `/**`. Servers use it to look subscribers up by key.
+ */
+export function expand(channel: string): string[] {
+  const segments = channel.split('/');
+  const out = [channel];
+  segments[segments.length - 1] = '*';
+  out.push(segments.join('/'));
+  for (let i = segments.length - 1; i > 0; i--) {
+    segments.length = i;
+    out.push(segments.join('/') + '/**');
+  }
+  return out;
+}

@@ -1,0 +1,35 @@
+import { CometError } from '../errors.js';
+import type { Message } from './message.js';
+
+/** Largest frame a client accepts by default: 1 MiB of JSON text. */
+export const MAX_FRAME_CHARS = 1 << 20;
+
+/**
+ * Parse one wire frame (a JSON array of messages, or a lone message object,
+ * which some servers send) into messages. Everything a hostile or broken
+ * server could send turns into a `bad_message` / `too_large` CometError here,
+ * so nothing past this point sees malformed input.
+ */
+export function parseFrame(text: string, maxChars = MAX_FRAME_CHARS): Message[] {
+  if (text.length > maxChars) {
+    throw new CometError('too_large', `Expected a frame of at most ${maxChars} characters but got ${text.length}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new CometError('bad_message', `Expected a JSON frame but got ${JSON.stringify(text.slice(0, 40))}`, { cause });
+  }
+  const list = Array.isArray(value) ? value : [value];
+  for (const m of list) {
+    if (m === null || typeof m !== 'object' || Array.isArray(m) || typeof (m as Message).channel !== 'string') {
+      throw new CometError('bad_message', `Expected a message with a channel but got ${JSON.stringify(m)?.slice(0, 80)}`, {
+        reply: m,
+      });
+    }
+  }
+  return list as Message[];
+}
+
+/** Serialise a batch for the wire. */
+export const encodeFrame = (messages: Message[]): string => JSON.stringify(messages);
