@@ -1,0 +1,111 @@
+import { CometError } from '../errors.js';
+import { encodeFrame, parseFrame } from '../protocol/frame.js';
+import type { Message } from '../protocol/message.js';
+import type { TransportContext, TransportSink } from './transport.js';
+
+/**
+ * What every transport shares: the guarded path to its sink and the POST used
+ * for sending. Once the link is closed (or has failed) no sink call gets
+ * through, so a transport's `close()` is simply `link.close()`.
+ */
+export interface Link {
+  /** Report `onOpen`, at most once. */
+  open(): void;
+  /** Parse one frame and deliver it; a bad frame goes to `onError`, empty batches are dropped. */
+  feed(text: string): void;
+  /** Report `onError` for an unusable frame. */
+  error(error: CometError): void;
+  /** Release everything and report `onClose(transport_failed)` once, on a later microtask. */
+  fail(why: string, cause?: unknown): void;
+  /** POST one batch; the response is fed back like any frame. */
+  post(messages: Message[]): void;
+  /** Release everything; nothing reaches the sink afterwards. */
+  close(): void;
+  /** True until `close()` or `fail()`. */
+  live(): boolean;
+}
+
+/**
+ * Build a transport's {@link Link}. `stop` releases the transport's own
+ * resources (socket, stream, iframe); it runs on close and on failure.
+ */
+export function createLink(c: TransportContext, s: TransportSink, stop: () => void = () => {}): Link {
+  let live = true;
+  let closed = false;
+  let opened = false;
+  const aborts = new Set<AbortController>();
+  const end = () => {
+    live = false;
+    aborts.forEach((a) => a.abort());
+    stop();
+  };
+  const k: Link = {
+    open: () => {
+      if (live && !opened) {
+        opened = true;
+        s.onOpen();
+      }
+    },
+    feed(text) {
+      let m: Message[];
+      try {
+        m = parseFrame(text, c.maxFrameChars);
+      } catch (e) {
+        return k.error(e as CometError);
+      }
+      if (live && m.length) s.onMessages(m);
+    },
+    error: (e) => {
+      if (live) s.onError(e);
+    },
+    fail(why, cause) {
+      if (!live) return;
+      end();
+      // Deferred so that a failure found inside open() never re-enters the client;
+      // a close() in between still silences it.
+      queueMicrotask(() => closed || s.onClose(new CometError('transport_failed', why, { cause })));
+    },
+    post(messages) {
+      const a = new AbortController();
+      aborts.add(a);
+      c.platform
+        .fetch(c.url, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', ...c.headers },
+          body: encodeFrame(messages),
+          signal: a.signal,
+        })
+        .then((r) => r.text().then((t) => [r, t] as const))
+        .then(
+          ([r, t]) => {
+            aborts.delete(a);
+            if (r.ok) return k.feed(t);
+            if (r.status < 400 || r.status > 499) return k.fail(`Expected a 2xx response but got ${r.status}`);
+            // The server refused this request only (400 bad JSON, 403, 413 too large):
+            // answer each sent call with a failure so the client can reject exactly
+            // those, preferring the server's own replies where it gave them.
+            let got: Message[] = [];
+            try {
+              got = parseFrame(t, c.maxFrameChars);
+            } catch {
+              // Not a Bayeux body (an HTML error page): synthesise every reply.
+            }
+            const error = `${r.status}::${r.statusText}`;
+            const replies = got.concat(
+              messages
+                .filter((m) => m.id !== undefined && !got.some((g) => g.id === m.id))
+                .map(({ id, channel }) => ({ id, channel, successful: false, error })),
+            );
+            if (live && replies.length) s.onMessages(replies);
+          },
+          (e) => k.fail('Expected a response but the request failed', e),
+        );
+    },
+    close() {
+      closed = true;
+      end();
+    },
+    live: () => live,
+  };
+  return k;
+}

@@ -1,0 +1,39 @@
+import { CometError } from '../errors.js';
+import { encodeFrame } from '../protocol/frame.js';
+import { createLink, type Link } from './http.js';
+import type { TransportFactory } from './transport.js';
+
+/**
+ * `websocket`: one socket on the endpoint's path (`http` → `ws`, `https` → `wss`),
+ * each frame a JSON array of messages, both ways.
+ */
+export const websocketTransport: TransportFactory = {
+  name: 'websocket',
+  connectionType: 'websocket',
+  isSupported: (p) => typeof p.WebSocket === 'function',
+  create() {
+    let k: Link | undefined;
+    let ws: WebSocket | undefined;
+    return {
+      name: 'websocket',
+      open(c, s) {
+        k = createLink(c, s, () => ws?.close());
+        try {
+          ws = new c.platform.WebSocket!(c.url.href.replace(/^http/, 'ws'));
+        } catch (e) {
+          // CSP `connect-src` (or a bad URL) makes the constructor throw.
+          return k.fail('Expected to open a WebSocket but could not', e);
+        }
+        const l = k;
+        ws.onopen = l.open;
+        ws.onmessage = ({ data }) =>
+          typeof data === 'string'
+            ? l.feed(data)
+            : l.error(new CometError('bad_message', `Expected a text frame but got ${typeof data}`));
+        ws.onclose = ws.onerror = () => l.fail('Expected the WebSocket to stay open but it closed');
+      },
+      send: (m) => ws?.send(encodeFrame(m)),
+      close: () => k?.close(),
+    };
+  },
+};
