@@ -1,0 +1,29 @@
+import type { Advice, Message } from '../protocol/message.js';
+
+/**
+ * Bayeux error strings, `"<code>:<args>:<text>"` (Bayeux 1.0 §3.5.2). Codes
+ * follow the spec's examples and Faye where they agree; clients act on
+ * `advice`, not on the code (docs/wire.md).
+ */
+export const bayeuxError = {
+  unknownClient: (clientId: unknown) => `402:${String(clientId ?? '')}:Unknown client`,
+  versionMismatch: (version: unknown) => `300:${String(version)}:Version mismatch`,
+  connectionTypes: (types: unknown) => `301:${String(types)}:Connection types not supported`,
+  badRequest: (why: string) => `400::${why}`,
+  missing: (field: string) => `400:${field}:Missing required parameter`,
+  forbidden: (channel: string) => `403:${channel}:Forbidden channel`,
+  unknownChannel: (channel: string) => `404:${channel}:Unknown channel`,
+  invalidChannel: (channel: unknown) => `405:${typeof channel === 'string' ? channel : ''}:Invalid channel`,
+} as const;
+
+/** The advice that sends a client back to the handshake. */
+export const HANDSHAKE_ADVICE: Advice = Object.freeze({ reconnect: 'handshake' });
+
+/** A failed reply to `request`. */
+export function failure(request: Pick<Message, 'channel' | 'id' | 'clientId'>, error: string, advice?: Advice): Message {
+  const reply: Message = { channel: request.channel, successful: false, error };
+  if (request.id !== undefined) reply.id = request.id;
+  if (request.clientId !== undefined) reply.clientId = request.clientId;
+  if (advice) reply.advice = { ...advice };
+  return reply;
+}

@@ -1,0 +1,81 @@
+import type { Message } from '../protocol/message.js';
+import type { Extension } from './extensions.js';
+import type { Store } from './store.js';
+
+/** Every Bayeux connectionType the reference server speaks, in its preference order. */
+export const CONNECTION_TYPES = ['websocket', 'eventsource', 'long-polling', 'iframe-streaming', 'callback-polling'] as const;
+
+/** The connection types whose `/meta/connect` is answered on a stream (docs/wire.md, "Streaming types"). */
+export const STREAMING_TYPES: ReadonlySet<string> = new Set(['eventsource', 'iframe-streaming']);
+
+/** The connection types whose held `/meta/connect` is the response that carries deliveries. */
+export const POLLING_TYPES: ReadonlySet<string> = new Set(['long-polling', 'callback-polling']);
+
+/** Timers and time, injectable for fake timers and for runtimes without Node's. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Options of the transport-agnostic engine (a subset of the server's options). */
+export interface EngineOptions {
+  /**
+   * Milliseconds a `/meta/connect` is held open (advice `timeout`).
+   * @default 30000
+   */
+  timeout?: number;
+  /**
+   * Milliseconds a client waits between a connect reply and its next connect (advice `interval`).
+   * @default 0
+   */
+  interval?: number;
+  /**
+   * Most unacknowledged messages kept per ack client; one more ends the session
+   * (the client re-handshakes) rather than silently opening a gap.
+   * @default 1000
+   */
+  backlog?: number;
+  /**
+   * Milliseconds after its last sign of life (a message, a held connect, an open
+   * stream or socket) before a client is removed and its subscriptions freed.
+   * @default 60000
+   */
+  sessionTimeout?: number;
+  /** Faye-style extensions, run in order. @default [] */
+  extensions?: readonly Extension[];
+  /** Shared state. @default new MemoryStore() */
+  store?: Store;
+  /**
+   * Makes clientIds; must be unguessable.
+   * @default 128 random bits from `crypto.getRandomValues`, as base-36 text
+   */
+  randomId?: () => string;
+  /** @default `Date.now` and the global timers, unref'd where the runtime supports it */
+  clock?: Clock;
+  /** @default CONNECTION_TYPES */
+  connectionTypes?: readonly string[];
+}
+
+/** Events the engine (and so the server) emits, one payload object each. */
+export interface ServerEvents {
+  /** A client completed a handshake. */
+  handshake: { clientId: string };
+  /** A client subscribed to `subscription` (a channel or a wildcard pattern). */
+  subscribe: { clientId: string; subscription: string };
+  /** A subscription ended: by `/meta/unsubscribe`, or because its session ended. */
+  unsubscribe: { clientId: string; subscription: string };
+  /**
+   * A client published. `/service/**` messages are only ever seen here; other
+   * channels are broadcast as well. Server-side `publish()` calls do not emit it.
+   */
+  publish: { clientId: string; channel: string; data: unknown; message: Message };
+  /** A session ended. */
+  disconnect: { clientId: string; reason: DisconnectReason };
+}
+
+/**
+ * Why a session ended: the client sent `/meta/disconnect`; it stopped connecting
+ * for `sessionTimeout`; its ack backlog overflowed; or the server closed.
+ */
+export type DisconnectReason = 'disconnect' | 'timeout' | 'overflow' | 'close';

@@ -1,0 +1,576 @@
+/**
+ * The transport-agnostic Bayeux engine: sessions, subscriptions, the dispatch of
+ * an incoming batch into replies, the `ack` backlog (docs/wire.md) and delivery
+ * to whatever connection a session currently has. It imports nothing from Node,
+ * so the Node server (`./server.ts`) and the msw mock server (`src/testing/`)
+ * run the very same protocol code. Shared state lives behind `Store`.
+ *
+ * How an adapter uses it:
+ *
+ * 1. Create one engine: `const engine = new Engine({ timeout, backlog, ... })`.
+ *    Parse a request body with `readBatch(text)` (from `./batch.js`; it throws a
+ *    `bad_message` CometError for a bad body, which you answer with
+ *    `400` and `[failure({ channel: '/meta/unknown' }, '400::' + error.message)]`).
+ *
+ * 2. Feed every batch to `engine.handle(messages, context)`; it resolves with the
+ *    replies to send back, in request order.
+ *    - Request/response transports (`long-polling` POST, `callback-polling` GET)
+ *      pass `{ transport: 'http' | 'jsonp', headers, signal }`. A batch with a
+ *      `/meta/connect` resolves only when that connect is released: when
+ *      deliveries arrive (connect reply first, then the deliveries), after
+ *      `timeout`, when a newer connect replaces it, or at `close()`. The first
+ *      connect of a session is answered at once. Abort `signal` when the
+ *      request dies so the hold is dropped (the promise then resolves `[]`).
+ *    - A WebSocket passes `{ transport: 'websocket', connection, headers }` where
+ *      `connection` is a `Connection` wrapping the socket. Its `/meta/connect`
+ *      attaches the socket to the session: deliveries are pushed at once with
+ *      `connection.send([...])` as their own frames, and the held connect reply is
+ *      sent through `connection.send([reply])` when released, so `handle()`
+ *      resolves without it (send nothing when it resolves `[]`).
+ *
+ * 3. A streaming transport (`eventsource`, `iframe-streaming`) calls
+ *    `await engine.attach(clientId, connection)` when its GET arrives (`false`:
+ *    unknown client, so answer with `unknownClientReply(clientId)`). Every
+ *    unacknowledged message is (re)delivered on it at once, and a later
+ *    `/meta/connect` for that connectionType is answered on the stream
+ *    (`handle()` then resolves `[]` for the POST). A newer connection for the
+ *    same client makes the engine call `close()` on the older one.
+ *
+ * 4. Call `engine.detach(connection)` when a socket or stream ends by itself,
+ *    so nothing more is written to it; unacknowledged messages wait for the next
+ *    connect or stream.
+ *
+ * 5. `engine.publish(channel, data)` for server-side publishes; `engine.on(...)`
+ *    for events; `await engine.close()` releases every held connect and closes
+ *    every attached connection (shared sessions stay in the store).
+ *
+ * Timers: one periodic sweep removes sessions idle for `sessionTimeout`, and a
+ * held connect has one timer; deliveries never start timers.
+ */
+import { CometError } from '../errors.js';
+import { isMeta, isService, isValidChannel, isWildcard } from '../protocol/channel.js';
+import { CONNECT, DISCONNECT, HANDSHAKE, SUBSCRIBE, UNSUBSCRIBE } from '../protocol/message.js';
+import type { Advice, Message } from '../protocol/message.js';
+import { bayeuxError, failure, HANDSHAKE_ADVICE } from './bayeux-error.js';
+import { Emitter } from './emitter.js';
+import {
+  CONNECTION_TYPES,
+  POLLING_TYPES,
+  STREAMING_TYPES,
+  type Clock,
+  type DisconnectReason,
+  type EngineOptions,
+  type ServerEvents,
+} from './engine-options.js';
+import { runExtensions, type Extension, type ExtensionContext } from './extensions.js';
+import { MemoryStore } from './memory-store.js';
+import type { BacklogEntry, SessionInfo, Store } from './store.js';
+
+export { readBatch, toMessages } from './batch.js';
+export { failure, bayeuxError, HANDSHAKE_ADVICE } from './bayeux-error.js';
+export { CONNECTION_TYPES, STREAMING_TYPES, POLLING_TYPES } from './engine-options.js';
+export type { Clock, EngineOptions, ServerEvents, DisconnectReason } from './engine-options.js';
+export type { Extension, ExtensionContext } from './extensions.js';
+export type { Store, SessionInfo, BacklogEntry } from './store.js';
+export { MemoryStore } from './memory-store.js';
+
+/**
+ * Something that carries batches to one client for longer than one request: a
+ * WebSocket, an EventSource stream, an iframe stream. Adapters implement it.
+ */
+export interface Connection {
+  /** The Bayeux connectionType it carries, e.g. `'websocket'` or `'eventsource'`. */
+  readonly connectionType: string;
+  /** Write one batch now. Must not throw; a dead connection ignores it (and calls `engine.detach`). */
+  send(messages: Message[]): void;
+  /** End it: the engine is done with it (replaced by a newer one, session gone, engine closing). */
+  close(): void;
+}
+
+/** Where a batch came from; every field is optional. */
+export interface RequestContext {
+  /** Shown to extensions as `context.transport`. @default 'http' */
+  transport?: string;
+  /** The persistent connection the batch arrived on (a WebSocket). */
+  connection?: Connection;
+  /** Request headers, lower-case names; shown to extensions. */
+  headers?: Readonly<Record<string, string | string[] | undefined>>;
+  /** Aborted when the request's HTTP exchange dies; drops a held connect. */
+  signal?: AbortSignal;
+}
+
+/** A `/meta/connect` waiting to be answered. */
+interface Held {
+  reply: Message;
+  timer: unknown;
+  /** Polling: resolves the request with the reply and any deliveries. */
+  resolve?: (messages: Message[]) => void;
+  /** WebSocket: the reply is written to this connection. */
+  connection?: Connection;
+}
+
+/** Process-local state of one session: what is attached here and what was written to it. */
+interface Link {
+  ack: boolean;
+  /** A connect was answered already (the first one is answered at once). */
+  connected: boolean;
+  /** Highest seq written to the current receiver: the next flush starts after it. */
+  sent: number;
+  /** Highest ack the client sent here. */
+  acked: number;
+  held: Held | null;
+  connection: Connection | null;
+  flushing: boolean;
+  again: boolean;
+  scheduled: boolean;
+}
+
+/** A held connect's replies, kept apart so later messages in the batch are not delayed. */
+type Outcome = Message[] | { later: Promise<Message[]> };
+
+const defaultClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const handle = globalThis.setTimeout(fn, ms) as unknown as { unref?: () => void };
+    // A held connect or the sweep must never keep a Node process alive by itself.
+    handle?.unref?.();
+    return handle;
+  },
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+function defaultRandomId(): string {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  let out = '';
+  for (const b of bytes) out += b.toString(36).padStart(2, '0');
+  return out;
+}
+
+/** A failed reply for a request from an unknown or expired client. */
+export const unknownClientReply = (clientId: string, channel = CONNECT): Message =>
+  failure({ channel, clientId }, bayeuxError.unknownClient(clientId), HANDSHAKE_ADVICE);
+
+/**
+ * The Bayeux engine. See the top of this file for how adapters drive it.
+ * @example
+ * const engine = new Engine({ timeout: 30_000 });
+ * const replies = await engine.handle(readBatch(body), { transport: 'http', signal });
+ */
+export class Engine {
+  /** The connection types offered in handshake replies. */
+  readonly connectionTypes: readonly string[];
+  readonly #timeout: number;
+  readonly #interval: number;
+  readonly #backlog: number;
+  readonly #sessionTimeout: number;
+  readonly #extensions: readonly Extension[];
+  readonly #store: Store;
+  readonly #ownsStore: boolean;
+  readonly #clock: Clock;
+  readonly #randomId: () => string;
+  readonly #emitter = new Emitter<ServerEvents>();
+  readonly #links = new Map<string, Link>();
+  readonly #connections = new Map<Connection, string>();
+  readonly #unwatch: () => void;
+  #sweepTimer: unknown = null;
+  #messageSeq = 0;
+  #closed = false;
+
+  constructor(options: EngineOptions = {}) {
+    this.#timeout = options.timeout ?? 30_000;
+    this.#interval = options.interval ?? 0;
+    this.#backlog = Math.max(1, options.backlog ?? 1000);
+    this.#sessionTimeout = options.sessionTimeout ?? 60_000;
+    this.#extensions = options.extensions ?? [];
+    this.#ownsStore = !options.store;
+    this.#store = options.store ?? new MemoryStore();
+    this.#clock = options.clock ?? defaultClock;
+    this.#randomId = options.randomId ?? defaultRandomId;
+    this.connectionTypes = options.connectionTypes ?? CONNECTION_TYPES;
+    this.#unwatch = this.#store.watch((clientId) => this.#schedule(clientId));
+    this.#armSweep();
+  }
+
+  /** Listen to an engine event; returns a function that stops listening. */
+  on<K extends keyof ServerEvents>(event: K, listener: (payload: ServerEvents[K]) => void): () => void {
+    return this.#emitter.on(event, listener);
+  }
+
+  /** Process one batch; resolves with the replies for its sender, in request order. */
+  async handle(messages: readonly Message[], context: RequestContext = {}): Promise<Message[]> {
+    const outcomes: Outcome[] = [];
+    for (const message of messages) outcomes.push(await this.#dispatch(message, context));
+    const replies: Message[] = [];
+    for (const outcome of outcomes) replies.push(...(Array.isArray(outcome) ? outcome : await outcome.later));
+    return replies;
+  }
+
+  /**
+   * Attach a stream (or socket) to a session: it receives every unacknowledged
+   * message now and every delivery from now on. `false` for an unknown client.
+   */
+  async attach(clientId: string, connection: Connection): Promise<boolean> {
+    if (this.#closed) return false;
+    const session = await this.#store.touch(clientId, this.#clock.now());
+    if (!session) return false;
+    this.#setConnection(clientId, this.#link(clientId, session), connection, session.acked);
+    return true;
+  }
+
+  /** Forget a connection that ended by itself; nothing more is written to it. */
+  detach(connection: Connection): void {
+    const clientId = this.#connections.get(connection);
+    if (clientId === undefined) return;
+    this.#connections.delete(connection);
+    const link = this.#links.get(clientId);
+    if (link?.connection !== connection) return;
+    link.connection = null;
+    if (link.held?.connection === connection) this.#drop(link);
+    // The session timeout counts from the moment the client lost its connection.
+    this.#store.touch(clientId, this.#clock.now()).catch(() => {});
+  }
+
+  /** Publish from the server to every subscriber of `channel`. */
+  async publish(channel: string, data: unknown): Promise<void> {
+    if (!isValidChannel(channel) || isWildcard(channel) || isMeta(channel) || isService(channel)) {
+      throw new CometError('bad_channel', `Expected a concrete broadcast channel but got ${JSON.stringify(channel)}`);
+    }
+    await this.#broadcast(channel, data);
+  }
+
+  /** Remove sessions idle for longer than `sessionTimeout`. Runs periodically by itself. */
+  async sweep(): Promise<void> {
+    const now = this.#clock.now();
+    const alive: Promise<unknown>[] = [];
+    for (const [id, link] of this.#links) if (link.held || link.connection) alive.push(this.#store.touch(id, now));
+    await Promise.all(alive);
+    for (const id of await this.#store.expired(now - this.#sessionTimeout)) await this.#remove(id, 'timeout');
+  }
+
+  /** Release every held connect, close every attached connection and stop the sweep. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#clock.clearTimeout(this.#sweepTimer);
+    this.#unwatch();
+    for (const link of this.#links.values()) {
+      if (link.held) this.#release(link, link.held);
+      link.connection?.close();
+      link.connection = null;
+    }
+    this.#connections.clear();
+    this.#links.clear();
+    this.#emitter.clear();
+    if (this.#ownsStore) await this.#store.close();
+  }
+
+  async #dispatch(message: Message, context: RequestContext): Promise<Outcome> {
+    const extContext: ExtensionContext = {
+      clientId: message.channel === HANDSHAKE ? null : (message.clientId ?? null),
+      transport: context.transport ?? 'http',
+      headers: context.headers ?? {},
+    };
+    await runExtensions(this.#extensions, 'incoming', message, extContext);
+    let outcome: Outcome;
+    if (message.error !== undefined) outcome = [failure(message, String(message.error))];
+    else if (message.channel === HANDSHAKE) outcome = await this.#handshake(message);
+    else if (message.channel === CONNECT) outcome = await this.#connect(message, context);
+    else if (message.channel === SUBSCRIBE || message.channel === UNSUBSCRIBE) outcome = await this.#subscription(message);
+    else if (message.channel === DISCONNECT) outcome = await this.#disconnect(message, context);
+    else outcome = await this.#publish(message);
+    if (Array.isArray(outcome)) {
+      for (const reply of outcome) await runExtensions(this.#extensions, 'outgoing', reply, extContext);
+    }
+    return outcome;
+  }
+
+  async #handshake(message: Message): Promise<Message[]> {
+    const reply = failure.bind(null, message);
+    if (!message.version) return [reply(bayeuxError.missing('version'))];
+    if (!message.version.startsWith('1.')) return [reply(bayeuxError.versionMismatch(message.version))];
+    const offered = message.supportedConnectionTypes;
+    if (!offered?.length) return [reply(bayeuxError.missing('supportedConnectionTypes'))];
+    if (!offered.some((type) => this.connectionTypes.includes(type))) {
+      return [reply(bayeuxError.connectionTypes(offered.join(',').slice(0, 200)))];
+    }
+    const clientId = this.#randomId();
+    const ack = message.ext?.ack === true;
+    await this.#store.createSession(clientId, { ack }, this.#clock.now());
+    this.#emitter.emit('handshake', { clientId });
+    const out: Message = withId(message, {
+      channel: HANDSHAKE,
+      successful: true,
+      version: '1.0',
+      supportedConnectionTypes: [...this.connectionTypes],
+      clientId,
+      advice: { reconnect: 'retry', interval: this.#interval, timeout: this.#timeout },
+    });
+    if (ack) out.ext = { ack: true };
+    return [out];
+  }
+
+  async #connect(message: Message, context: RequestContext): Promise<Outcome> {
+    const clientId = message.clientId;
+    const session = clientId ? await this.#store.touch(clientId, this.#clock.now()) : null;
+    if (!clientId || !session) return [failure(message, bayeuxError.unknownClient(clientId), HANDSHAKE_ADVICE)];
+    const type = message.connectionType;
+    if (!type) return [failure(message, bayeuxError.missing('connectionType'))];
+    if (!this.connectionTypes.includes(type)) {
+      return [failure(message, `301:${type.slice(0, 100)}:Connection type not supported`)];
+    }
+    const link = this.#link(clientId, session);
+    let from = session.acked;
+    const ack = message.ext?.ack;
+    if (link.ack && typeof ack === 'number' && Number.isInteger(ack) && ack >= 0) {
+      await this.#store.acknowledge(clientId, ack);
+      from = Math.max(from, ack);
+      link.acked = Math.max(link.acked, ack);
+    }
+    const streaming = STREAMING_TYPES.has(type);
+    const advice: Advice = streaming
+      ? { reconnect: 'retry', interval: this.#timeout, timeout: 0 }
+      : { reconnect: 'retry', interval: this.#interval, timeout: this.#timeout };
+    const reply = withId(message, { channel: CONNECT, clientId, successful: true, advice });
+    await runExtensions(this.#extensions, 'outgoing', reply, {
+      clientId,
+      transport: context.transport ?? 'http',
+      headers: context.headers ?? {},
+    });
+    if (streaming) {
+      link.connected = true;
+      const stream = link.connection;
+      // No stream of that type here: answer on the POST as Faye does (wrapped so `#dispatch` does not run the outgoing extensions twice).
+      if (!stream || stream.connectionType !== type) return { later: Promise.resolve([reply]) };
+      stream.send([reply]);
+      return [];
+    }
+    const polling = POLLING_TYPES.has(type) || !context.connection;
+    if (!polling && context.connection) this.#setConnection(clientId, link, context.connection, from);
+    else link.sent = from;
+    if (link.held) this.#release(link, link.held);
+    const held: Held = { reply, timer: null };
+    let later: Promise<Message[]> | null = null;
+    if (polling) {
+      later = new Promise((resolve) => (held.resolve = resolve));
+      context.signal?.addEventListener('abort', () => this.#drop(link, held), { once: true });
+    } else {
+      held.connection = context.connection!;
+    }
+    link.held = held;
+    const first = !link.connected;
+    link.connected = true;
+    if (first || this.#closed) {
+      // Answer at once, with whatever was already waiting for this client.
+      await this.#flush(clientId);
+      this.#release(link, held);
+    } else {
+      held.timer = this.#clock.setTimeout(() => this.#release(link, held), this.#timeout);
+      this.#schedule(clientId);
+    }
+    return later ? { later } : [];
+  }
+
+  async #subscription(message: Message): Promise<Message[]> {
+    const clientId = message.clientId;
+    if (!clientId || !(await this.#store.touch(clientId, this.#clock.now()))) {
+      return [failure(message, bayeuxError.unknownClient(clientId), HANDSHAKE_ADVICE)];
+    }
+    const raw = message.subscription;
+    const patterns = typeof raw === 'string' ? [raw] : (raw ?? []);
+    if (patterns.length === 0) return [failure(message, bayeuxError.missing('subscription'))];
+    for (const pattern of patterns) {
+      if (!isValidChannel(pattern)) return [failure(message, bayeuxError.invalidChannel(pattern))];
+      if (isMeta(pattern)) return [failure(message, bayeuxError.forbidden(pattern))];
+    }
+    const subscribing = message.channel === SUBSCRIBE;
+    for (const subscription of patterns) {
+      const changed = subscribing
+        ? await this.#store.subscribe(clientId, subscription)
+        : await this.#store.unsubscribe(clientId, subscription);
+      if (changed) this.#emitter.emit(subscribing ? 'subscribe' : 'unsubscribe', { clientId, subscription });
+    }
+    return [withId(message, { channel: message.channel, clientId, successful: true, subscription: raw! })];
+  }
+
+  async #disconnect(message: Message, context: RequestContext): Promise<Message[]> {
+    const clientId = message.clientId;
+    if (!clientId || !(await this.#store.touch(clientId, this.#clock.now()))) {
+      return [failure(message, bayeuxError.unknownClient(clientId), HANDSHAKE_ADVICE)];
+    }
+    await this.#remove(clientId, 'disconnect', context.connection);
+    return [withId(message, { channel: DISCONNECT, clientId, successful: true })];
+  }
+
+  async #publish(message: Message): Promise<Message[]> {
+    const channel = message.channel;
+    if (isMeta(channel)) return [failure(message, bayeuxError.forbidden(channel.slice(0, 200)))];
+    if (!isValidChannel(channel) || isWildcard(channel)) return [failure(message, bayeuxError.invalidChannel(channel.slice(0, 200)))];
+    const clientId = message.clientId;
+    if (!clientId || !(await this.#store.touch(clientId, this.#clock.now()))) {
+      return [failure(message, bayeuxError.unknownClient(clientId), HANDSHAKE_ADVICE)];
+    }
+    if (message.data === undefined) return [failure(message, bayeuxError.missing('data'))];
+    const reply = withId(message, { channel, clientId, successful: true });
+    // A client re-sending an unacknowledged publish after a reconnect must not publish it twice.
+    if (message.id !== undefined && (await this.#store.seen(clientId, message.id))) return [reply];
+    this.#emitter.emit('publish', { clientId, channel, data: message.data, message });
+    if (!isService(channel)) await this.#broadcast(channel, message.data);
+    return [reply];
+  }
+
+  async #broadcast(channel: string, data: unknown): Promise<void> {
+    // Deliveries carry the server's own ids and never the publisher's ext or clientId.
+    const message: Message = { channel, data, id: (++this.#messageSeq).toString(36) };
+    await runExtensions(this.#extensions, 'outgoing', message, { clientId: null, transport: 'server', headers: {} });
+    const ids = await this.#store.subscribers(channel);
+    await Promise.all(
+      ids.map(async (id) => {
+        if ((await this.#store.enqueue(id, message, this.#backlog)) < 0) await this.#remove(id, 'overflow');
+      }),
+    );
+  }
+
+  #link(clientId: string, session: SessionInfo): Link {
+    let link = this.#links.get(clientId);
+    if (!link) {
+      link = {
+        ack: session.ack,
+        connected: false,
+        sent: session.acked,
+        acked: session.acked,
+        held: null,
+        connection: null,
+        flushing: false,
+        again: false,
+        scheduled: false,
+      };
+      this.#links.set(clientId, link);
+    }
+    return link;
+  }
+
+  #setConnection(clientId: string, link: Link, connection: Connection, from: number): void {
+    if (link.connection === connection) return;
+    const previousOwner = this.#connections.get(connection);
+    if (previousOwner !== undefined && previousOwner !== clientId) {
+      // A socket that carried another session now carries this one.
+      const other = this.#links.get(previousOwner);
+      if (other?.connection === connection) {
+        other.connection = null;
+        if (other.held?.connection === connection) this.#drop(other);
+      }
+    }
+    const old = link.connection;
+    if (old) {
+      this.#connections.delete(old);
+      if (link.held?.connection === old) this.#drop(link);
+      old.close();
+    }
+    link.connection = connection;
+    link.sent = from;
+    this.#connections.set(connection, clientId);
+    this.#schedule(clientId);
+  }
+
+  /** Answer a held connect (with `messages` after its reply, for polling). */
+  #release(link: Link, held: Held, messages: Message[] = []): void {
+    if (link.held === held) link.held = null;
+    this.#clock.clearTimeout(held.timer);
+    if (held.resolve) held.resolve([held.reply, ...messages]);
+    else if (held.connection && link.connection === held.connection) held.connection.send([held.reply]);
+    held.resolve = undefined;
+    held.connection = undefined;
+  }
+
+  /** Forget a held connect that can no longer be answered. */
+  #drop(link: Link, held: Held | null = link.held): void {
+    if (!held) return;
+    if (link.held === held) link.held = null;
+    this.#clock.clearTimeout(held.timer);
+    held.resolve?.([]);
+    held.resolve = undefined;
+    held.connection = undefined;
+  }
+
+  #schedule(clientId: string): void {
+    const link = this.#links.get(clientId);
+    if (!link || link.scheduled) return;
+    link.scheduled = true;
+    // Deliveries enqueued in the same tick leave in one batch.
+    queueMicrotask(() => {
+      link.scheduled = false;
+      this.#flush(clientId).catch(() => {});
+    });
+  }
+
+  /** Write every entry after `link.sent` to the held poll or the attached connection. */
+  async #flush(clientId: string): Promise<void> {
+    const link = this.#links.get(clientId);
+    if (!link) return;
+    if (link.flushing) {
+      link.again = true;
+      return;
+    }
+    link.flushing = true;
+    try {
+      do {
+        link.again = false;
+        if (!link.held?.resolve && !link.connection) break;
+        const entries = (await this.#store.pending(clientId, link.sent)).filter((e) => e.seq > link.sent);
+        if (entries.length === 0 || this.#links.get(clientId) !== link) continue;
+        const poll = link.held?.resolve ? link.held : null;
+        const connection = link.connection;
+        if (!poll && !connection) continue;
+        const messages = link.ack ? entries.map(withSeq) : entries.map((e) => e.message);
+        link.sent = entries[entries.length - 1]!.seq;
+        if (poll) this.#release(link, poll, messages);
+        else connection!.send(messages);
+        if (!link.ack) await this.#store.acknowledge(clientId, link.sent);
+        else if (link.held?.connection && link.sent - link.acked >= this.#backlog / 2) {
+          // Over a socket acks only travel on connects: answer the held one early so the next carries an ack.
+          this.#release(link, link.held);
+        }
+      } while (link.again);
+    } finally {
+      link.flushing = false;
+    }
+  }
+
+  async #remove(clientId: string, reason: DisconnectReason, keep?: Connection): Promise<void> {
+    const link = this.#links.get(clientId);
+    this.#links.delete(clientId);
+    if (link) {
+      if (link.held) this.#release(link, link.held);
+      if (link.connection) {
+        this.#connections.delete(link.connection);
+        if (link.connection !== keep) link.connection.close();
+        link.connection = null;
+      }
+    }
+    const patterns = await this.#store.destroySession(clientId);
+    if (!patterns) return;
+    for (const subscription of patterns) this.#emitter.emit('unsubscribe', { clientId, subscription });
+    this.#emitter.emit('disconnect', { clientId, reason });
+  }
+
+  #armSweep(): void {
+    if (this.#closed) return;
+    const every = Math.min(5_000, Math.max(20, this.#sessionTimeout / 2));
+    this.#sweepTimer = this.#clock.setTimeout(() => {
+      this.sweep()
+        .catch(() => {})
+        .finally(() => this.#armSweep());
+    }, every);
+  }
+}
+
+/** `fields`, with the request's `id` first as Bayeux replies echo it. */
+function withId(request: Message, fields: Message): Message {
+  return request.id === undefined ? fields : { id: request.id, ...fields };
+}
+
+/** A backlog entry as written to an ack client: its seq in `ext`. */
+function withSeq(entry: BacklogEntry): Message {
+  return { ...entry.message, ext: { ...entry.message.ext, seq: entry.seq } };
+}

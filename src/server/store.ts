@@ -1,0 +1,62 @@
+import type { Message } from '../protocol/message.js';
+
+/**
+ * The state a cluster of servers would share: sessions, subscriptions,
+ * per-client backlogs and recent publish ids. The engine keeps only
+ * process-local things (held connects, attached sockets and streams) outside it,
+ * so a Redis implementation can replace `MemoryStore` without touching the engine.
+ *
+ * Every method is async because a shared store is remote. Implementations must
+ * make each call atomic on its own; the engine never needs a multi-call transaction.
+ */
+export interface Store {
+  /** Create a session; `ack` says whether the client asked for the `ack` extension. */
+  createSession(clientId: string, options: { ack: boolean }, now: number): Promise<void>;
+  /** The session, with its last-seen time set to `now`; `null` for an unknown client. */
+  touch(clientId: string, now: number): Promise<SessionInfo | null>;
+  /** Delete a session and its backlog; resolves with the patterns it was subscribed to, or `null` if unknown. */
+  destroySession(clientId: string): Promise<string[] | null>;
+  /** Add a subscription; `false` for an unknown client, `null` when it already existed. */
+  subscribe(clientId: string, pattern: string): Promise<boolean | null>;
+  /** Remove a subscription; `false` for an unknown client, `null` when it did not exist. */
+  unsubscribe(clientId: string, pattern: string): Promise<boolean | null>;
+  /** Client ids subscribed to any pattern matching concrete `channel`, each once. */
+  subscribers(channel: string): Promise<string[]>;
+  /**
+   * Append `message` to a client's backlog and wake whoever holds its connection
+   * (see `watch`). Resolves with the message's seq; `0` for an unknown client;
+   * `-1` when an ack session already holds `limit` unacknowledged messages (a
+   * session without ack drops its oldest entry instead, as it has no redelivery).
+   */
+  enqueue(clientId: string, message: Message, limit: number): Promise<number>;
+  /** Backlog entries with seq > `afterSeq`, in seq order. */
+  pending(clientId: string, afterSeq: number): Promise<BacklogEntry[]>;
+  /** Drop backlog entries with seq <= `seq` (never moves the ack backwards). */
+  acknowledge(clientId: string, seq: number): Promise<void>;
+  /** Record publish id `id` for a client; `true` when it was already among the recent ones. */
+  seen(clientId: string, id: string): Promise<boolean>;
+  /** Client ids last seen before `before`. */
+  expired(before: number): Promise<string[]>;
+  /**
+   * Call `listener` after messages were enqueued for a client, by this process
+   * or (for a shared store) any other. Returns a function that stops it.
+   */
+  watch(listener: (clientId: string) => void): () => void;
+  /** Release resources (connections, timers). */
+  close(): Promise<void>;
+}
+
+/** What the engine needs to know about a session. */
+export interface SessionInfo {
+  /** The client asked for the `ack` extension: deliveries carry `ext.seq` and stay until acknowledged. */
+  ack: boolean;
+  /** Highest seq the client has acknowledged (0 at first). */
+  acked: number;
+}
+
+/** One delivered message and the seq it was given for one client. */
+export interface BacklogEntry {
+  seq: number;
+  /** Shared between all recipients; never mutate it. */
+  message: Message;
+}

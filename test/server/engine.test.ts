@@ -1,0 +1,80 @@
+// @vitest-environment node
+/**
+ * The transport-agnostic engine on its own, with no sockets: these pin the
+ * adapter contract described at the top of src/server/engine.ts (feeding batches,
+ * held connects, attached connections, ack and backlog), which the Node server
+ * and the msw mock server both rely on.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Engine, type Connection } from '../../src/server/engine.js';
+import type { Message } from '../../src/protocol/message.js';
+
+let engine: Engine;
+afterEach(() => engine?.close());
+
+async function handshake(ack = false): Promise<string> {
+  const [reply] = await engine.handle([
+    { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], id: '1', ...(ack ? { ext: { ack: true } } : {}) },
+  ]);
+  expect(reply).toMatchObject({ successful: true });
+  return reply!.clientId!;
+}
+
+function fakeConnection(connectionType = 'websocket'): Connection & { batches: Message[][]; closed: boolean } {
+  return {
+    connectionType,
+    batches: [],
+    closed: false,
+    send(messages) {
+      this.batches.push(messages);
+    },
+    close() {
+      this.closed = true;
+    },
+  };
+}
+
+describe('Engine', () => {
+  it('answers the first connect at once and releases a held connect when a delivery arrives', async () => {
+    engine = new Engine({ timeout: 5_000 });
+    const clientId = await handshake();
+    await engine.handle([{ channel: '/meta/subscribe', clientId, subscription: '/a/*', id: '2' }]);
+    const first = await engine.handle([{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: '3' }]);
+    expect(first).toEqual([expect.objectContaining({ channel: '/meta/connect', successful: true, id: '3' })]);
+    const held = engine.handle([{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: '4' }]);
+    await engine.publish('/a/b', { n: 1 });
+    const replies = await held;
+    expect(replies.map((m) => m.channel)).toEqual(['/meta/connect', '/a/b']);
+    expect(replies[1]).toEqual({ channel: '/a/b', data: { n: 1 }, id: expect.any(String) });
+  });
+
+  it('redelivers unacknowledged messages with the same seqs until an ack trims them', async () => {
+    engine = new Engine({ timeout: 5_000 });
+    const clientId = await handshake(true);
+    await engine.handle([{ channel: '/meta/subscribe', clientId, subscription: '/a/**', id: '2' }]);
+    await engine.handle([{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: '3', ext: { ack: 0 } }]);
+    await engine.publish('/a/b', 1);
+    await engine.publish('/a/b/c', 2);
+    const connect = (ack: number) => engine.handle([{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: 'c', ext: { ack } }]);
+    const seqs = (batch: Message[]) => batch.slice(1).map((m) => m.ext?.seq);
+    expect(seqs(await connect(0))).toEqual([1, 2]);
+    expect(seqs(await connect(0))).toEqual([1, 2]);
+    expect(seqs(await connect(1))).toEqual([2]);
+    const held = connect(2);
+    await engine.publish('/a/x', 3);
+    expect(seqs(await held)).toEqual([3]);
+  });
+
+  it('pushes deliveries to an attached connection and answers the held connect on it', async () => {
+    engine = new Engine({ timeout: 100 });
+    const clientId = await handshake();
+    const socket = fakeConnection();
+    await engine.handle([{ channel: '/meta/subscribe', clientId, subscription: '/a', id: '2' }]);
+    expect(await engine.handle([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: '3' }], { connection: socket })).toEqual([]);
+    await vi.waitFor(() => expect(socket.batches.flat().map((m) => m.id)).toEqual(['3']));
+    await engine.handle([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: '4' }], { connection: socket });
+    await engine.publish('/a', 'x');
+    await vi.waitFor(() => expect(socket.batches[1]).toEqual([expect.objectContaining({ channel: '/a', data: 'x' })]));
+    await vi.waitFor(() => expect(socket.batches[2]).toEqual([expect.objectContaining({ channel: '/meta/connect', id: '4' })]));
+  });
+});
