@@ -8,8 +8,10 @@ export type CometErrorCode =
   | 'unsubscribe_failed'
   | 'bad_message'
   | 'bad_channel'
+  | 'bad_options'
   | 'too_large'
   | 'timeout'
+  | 'message_lost'
   | 'closed'
   | 'listener_failed';
 

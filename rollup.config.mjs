@@ -1,0 +1,33 @@
+import typescript from '@rollup/plugin-typescript';
+import terser from '@rollup/plugin-terser';
+import { existsSync } from 'node:fs';
+
+// Two builds: the npm library (ESM + CJS + declarations, one chunk per entry so
+// bundlers can tree-shake transports) and the CDN bundle (one minified IIFE
+// exposing the global `cometkit`, no declarations).
+const external = [/^node:/, 'ws', 'ioredis', /^msw/, 'http', 'crypto', 'events', 'net', 'url'];
+
+export default [
+  {
+    // Entries appear as their folders gain an index.ts.
+    input: Object.fromEntries(
+      [['index', 'src/index.ts'], ['testing', 'src/testing/index.ts'], ['server', 'src/server/index.ts']].filter(([, f]) => existsSync(f)),
+    ),
+    external,
+    output: [
+      { dir: 'dist', format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs' },
+      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs' },
+    ],
+    plugins: [
+      typescript({ tsconfig: './tsconfig.build.json' }),
+    ],
+  },
+  {
+    input: 'src/index.ts',
+    output: { file: 'dist/cometkit.min.js', format: 'iife', name: 'cometkit', sourcemap: false },
+    plugins: [
+      typescript({ tsconfig: './tsconfig.build.json', declaration: false, outDir: 'dist' }),
+      terser({ ecma: 2022, compress: { passes: 3, unsafe_arrows: true }, mangle: { properties: { regex: /^#|^_/ } }, format: { comments: false } }),
+    ],
+  },
+];

@@ -1,0 +1,601 @@
+import { backoffDelay } from './backoff.js';
+import { Emitter } from './emitter.js';
+import { CometError, isCometError, type CometErrorCode } from './errors.js';
+import { Link, type LinkHost } from './link.js';
+import { orderTransports, Race } from './negotiate.js';
+import { resolveOptions, type CoreOptions, type ResolvedOptions } from './options.js';
+import { resolvePlatform, type Platform } from './platform.js';
+import { isMeta, isValidChannel, isWildcard, matches } from './protocol/channel.js';
+import { encodeFrame, parseFrame } from './protocol/frame.js';
+import { CONNECT, DISCONNECT, HANDSHAKE, SUBSCRIBE, UNSUBSCRIBE, type Advice, type Message, type TransportName } from './protocol/message.js';
+import type { Channel, MessageCallback, Subscription } from './subscription.js';
+import { TransportMemory } from './transport-memory.js';
+import type { TransportContext } from './transports/transport.js';
+
+/** The client's life: `disconnected → connecting → connected ⇄ reconnecting`, and `closed` at the end. */
+export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+/** Payload of the `state` event. */
+export interface StateEvent {
+  state: ClientState;
+  previous: ClientState;
+}
+
+/** Payload of the `transport` event; `null` while no transport is connected. */
+export interface TransportEvent {
+  transport: TransportName | null;
+  previous: TransportName | null;
+}
+
+/** The events of {@link CometClient}, one payload each. */
+export interface ClientEvents {
+  state: StateEvent;
+  transport: TransportEvent;
+  /** Every message delivered to this client, before the subscription callbacks. */
+  message: Message;
+  /** Everything that went wrong; the client carries on unless its state says otherwise. */
+  error: CometError;
+}
+
+/** Delivery counters, for monitoring and tests. */
+export interface ClientStats {
+  /** Messages handed to the application. */
+  delivered: number;
+  /** Redelivered copies dropped so the application sees each message once. */
+  duplicates: number;
+}
+
+interface Pending {
+  message: Message;
+  code: CometErrorCode;
+  resolve(reply: Message): void;
+  reject(error: CometError): void;
+  /** The link it went out on; re-sent when that link is gone. */
+  link?: Link | undefined;
+}
+
+/** A channel-less gap in the server's numbering is given up on after this many connect timeouts. */
+const GAP_PATIENCE = 2;
+/** A transport that dies within this long of connecting counts a strike against it. */
+const SOON = 10_000;
+const noop = () => {};
+
+/**
+ * A Bayeux client over pluggable transports. `createClient` (the default
+ * entry) builds one with all four; use this class with only the transports
+ * you import to ship less.
+ * @example
+ * import { CometClient, websocketTransport, longPollTransport } from 'cometkit';
+ * const client = new CometClient({ url, transports: [websocketTransport, longPollTransport] });
+ */
+export class CometClient {
+  readonly #o: ResolvedOptions;
+  readonly #events = new Emitter<ClientEvents>((error, type) => {
+    if (type !== 'error') this.#error('listener_failed', `A ${String(type)} listener threw`, error);
+  });
+  #platform!: Platform;
+  #memory!: TransportMemory;
+  #state: ClientState = 'disconnected';
+  #clientId: string | null = null;
+  #serverTypes: string[] | undefined;
+  #advice: Advice = {};
+  #ack = false;
+  #lastSeq = 0;
+  #held = new Map<number, Message>();
+  #gapTimer: unknown;
+  #active: Link | null = null;
+  #race: Race<Link> | null = null;
+  #upgrade: Link | null = null;
+  #pending = new Map<string, Pending>();
+  #channels = new Map<string, Channel>();
+  #nextId = 0;
+  #session = 0;
+  #attempt = 0;
+  #timers = new Set<unknown>();
+  #flushing = false;
+  #waiter: { promise: Promise<void>; resolve(): void; reject(e: CometError): void } | null = null;
+  #unlisten: Array<() => void> = [];
+  readonly stats: ClientStats = { delivered: 0, duplicates: 0 };
+
+  constructor(options: CoreOptions) {
+    this.#o = resolveOptions(options);
+  }
+
+  /** Current state; every change is a `state` event. */
+  get state(): ClientState {
+    return this.#state;
+  }
+
+  /** The transport carrying the session, or `null` while none is connected. */
+  get transport(): TransportName | null {
+    return this.#active?.name ?? null;
+  }
+
+  /** The Bayeux session id, or `null` before the handshake. */
+  get clientId(): string | null {
+    return this.#clientId;
+  }
+
+  /** Listen to an event; returns a function that stops listening. */
+  on<K extends keyof ClientEvents>(type: K, listener: (payload: ClientEvents[K]) => void): () => void {
+    return this.#events.on(type, listener);
+  }
+
+  /**
+   * Connect (handshake, then negotiate a transport). Resolves once connected;
+   * rejects if the server refuses the handshake or `disconnect()` is called.
+   * While the server cannot be reached the client keeps retrying with backoff.
+   */
+  connect(): Promise<void> {
+    if (this.#state === 'connected') return Promise.resolve();
+    if (!this.#waiter) {
+      let resolve = noop;
+      let reject: (e: CometError) => void = noop;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      promise.catch(noop); // the caller may not await connect(); failures are also `error` events
+      this.#waiter = { promise, resolve, reject };
+    }
+    if (this.#state === 'disconnected' || this.#state === 'closed') this.#start();
+    return this.#waiter.promise;
+  }
+
+  /**
+   * Subscribe to a channel or a wildcard pattern (`/a/*`, `/a/**`); connects if needed.
+   * @throws CometError `bad_channel` for a malformed pattern, `closed` after `disconnect()`
+   */
+  subscribe<T = unknown>(channel: string, callback: MessageCallback<T>): Subscription {
+    if (!isValidChannel(channel) || isMeta(channel)) {
+      throw new CometError('bad_channel', `Expected a channel like /a/b, /a/* or /a/** but got ${JSON.stringify(channel)}`);
+    }
+    if (this.#state === 'closed') throw new CometError('closed', 'The client is closed');
+    let entry = this.#channels.get(channel);
+    if (!entry) {
+      entry = { callbacks: new Set(), ready: Promise.resolve() };
+      this.#channels.set(channel, entry);
+      this.#subscribe(channel, entry);
+    }
+    const cb = callback as MessageCallback<never>;
+    const ch = entry;
+    ch.callbacks.add(cb);
+    return {
+      channel,
+      ready: ch.ready,
+      unsubscribe: async () => {
+        if (!ch.callbacks.delete(cb) || ch.callbacks.size || this.#channels.get(channel) !== ch) return;
+        this.#channels.delete(channel);
+        if (this.#clientId) await this.#request({ channel: UNSUBSCRIBE, subscription: channel }, 'unsubscribe_failed');
+      },
+    };
+  }
+
+  /**
+   * Publish `data` to a channel; resolves when the server acknowledges it.
+   * Rejects with `bad_channel`, `too_large`, `publish_failed` or `closed`.
+   */
+  async publish(channel: string, data: unknown): Promise<void> {
+    if (!isValidChannel(channel) || isWildcard(channel) || isMeta(channel)) {
+      throw new CometError('bad_channel', `Expected a concrete channel like /a/b but got ${JSON.stringify(channel)}`);
+    }
+    await this.#request({ channel, data }, 'publish_failed');
+  }
+
+  /** Leave the session (best effort, briefly waiting for the server) and release everything. */
+  async disconnect(): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'disconnected') return this.#teardown(null);
+    const link = this.#active;
+    if (link && this.#clientId) {
+      const bye = this.#request({ channel: DISCONNECT }, 'closed').catch(noop);
+      await Promise.race([bye, new Promise((r) => this.#after(Math.min(this.#o.connectTimeout, 1000), () => r(0)))]);
+    }
+    this.#teardown(null);
+  }
+
+  // ---- session ----------------------------------------------------------
+
+  #start(): void {
+    this.#platform = resolvePlatform(this.#o.platform);
+    this.#memory = new TransportMemory(this.#o.url, this.#platform, this.#o.rememberTransport);
+    const win = this.#platform.window;
+    if (win?.addEventListener) {
+      const online = () => this.#online();
+      win.addEventListener('online', online);
+      this.#unlisten.push(() => win.removeEventListener('online', online));
+    }
+    this.#setState('connecting');
+    void this.#handshake();
+  }
+
+  async #handshake(): Promise<void> {
+    const session = ++this.#session;
+    this.#drop();
+    this.#clientId = null;
+    const message = this.#out({
+      channel: HANDSHAKE,
+      version: '1.0',
+      supportedConnectionTypes: this.#o.transports.map((t) => t.connectionType),
+      id: this.#id(),
+      ext: { ack: true },
+    });
+    if (!message) return;
+    let reply: Message | undefined;
+    try {
+      const response = await this.#platform.fetch(this.#o.url.href, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...this.#o.headers },
+        body: encodeFrame([message]),
+      });
+      const text = await response.text();
+      if (session !== this.#session) return;
+      reply = this.#in(parseFrame(text, this.#o.maxMessageChars)).find((m) => m.channel === HANDSHAKE);
+      if (!reply && !response.ok) throw new CometError('handshake_failed', `Handshake answered HTTP ${response.status}`);
+    } catch (cause) {
+      if (session !== this.#session) return;
+      return this.#retry(isCometError(cause) ? cause : new CometError('handshake_failed', `Handshake failed: ${String(cause)}`, { cause }));
+    }
+    if (!reply) return this.#retry(new CometError('handshake_failed', 'Expected a /meta/handshake reply but got none'));
+    if (reply.successful !== true || typeof reply.clientId !== 'string') {
+      // The server answered and said no (bad credentials, version): retrying cannot help.
+      return this.#teardown(new CometError('handshake_failed', `Handshake refused: ${reply.error ?? 'no reason given'}`, { reply }));
+    }
+    this.#clientId = reply.clientId;
+    this.#serverTypes = Array.isArray(reply.supportedConnectionTypes) ? reply.supportedConnectionTypes : undefined;
+    this.#advice = { ...reply.advice };
+    this.#ack = reply.ext?.ack === true;
+    this.#lastSeq = 0;
+    this.#held.clear();
+    // The new session knows none of our subscriptions: renew them all.
+    for (const [channel, entry] of this.#channels) this.#subscribe(channel, entry);
+    for (const p of this.#pending.values()) p.link = undefined;
+    this.#negotiate();
+  }
+
+  #negotiate(): void {
+    const candidates = orderTransports(this.#o.transports, this.#serverTypes, this.#platform, this.#memory);
+    if (!candidates.length) {
+      const ours = this.#o.transports.map((t) => t.connectionType).join(', ');
+      return this.#teardown(
+        new CometError('transport_failed', `Expected a transport in common but the server offers ${this.#serverTypes?.join(', ')} and this client ${ours}`),
+      );
+    }
+    const host = this.#linkHost;
+    this.#race = new Race<Link>(
+      candidates,
+      {
+        start: (factory) => new Link(factory, host).open(),
+        stop: (link) => link.close(),
+        won: (link) => this.#promote(link),
+        lost: () => {
+          this.#race = null;
+          this.#retry(new CometError('transport_failed', `No transport could connect (tried ${candidates.map((t) => t.name).join(', ')})`));
+        },
+        setTimeout: (fn, ms) => this.#platform.setTimeout(fn, ms),
+        clearTimeout: (h) => this.#platform.clearTimeout(h),
+      },
+      this.#o.fallbackDelay,
+    );
+    this.#race.start();
+  }
+
+  #promote(link: Link): void {
+    this.#race = null;
+    const previous = this.transport;
+    this.#active?.close();
+    this.#active = link;
+    link.activate();
+    this.#memory.worked(link.name);
+    this.#attempt = 0;
+    if (previous !== link.name) this.#events.emit('transport', { transport: link.name, previous });
+    this.#setState('connected');
+    this.#waiter?.resolve();
+    this.#waiter = null;
+    this.#flush();
+    this.#planUpgrade(link);
+  }
+
+  /**
+   * Started on a lesser transport (the better one hung, or memory said so)?
+   * Try the better ones again in the background and switch without a gap. Only
+   * with the ack extension: it makes the server redeliver whatever was in
+   * flight on the old transport, so the switch cannot lose a message.
+   */
+  #planUpgrade(link: Link): void {
+    if (!this.#ack || !this.#o.upgradeDelay) return;
+    const better = orderTransports(this.#o.transports, this.#serverTypes, this.#platform, { last: undefined, isDemoted: (n) => this.#memory.isDemoted(n) });
+    const target = better[0];
+    if (!target || target.name === link.name || better.indexOf(target) > better.findIndex((t) => t.name === link.name)) return;
+    this.#after(this.#o.upgradeDelay, () => {
+      if (this.#active !== link || this.#upgrade) return;
+      this.#upgrade = new Link(target, this.#linkHost).open();
+    });
+  }
+
+  /** Lost the link (or never got one): wait, then try again on the same session. */
+  #retry(error: CometError): void {
+    this.#drop();
+    this.#events.emit('error', error);
+    this.#setState('reconnecting');
+    const nav = this.#platform.window?.navigator;
+    // Offline: don't burn attempts; the `online` event resumes at once.
+    if (nav && nav.onLine === false) return;
+    const delay = Math.max(this.#advice.interval ?? 0, backoffDelay(this.#attempt++, this.#o.reconnect));
+    const session = this.#session;
+    this.#after(delay, () => session === this.#session && this.#state === 'reconnecting' && this.#resume());
+  }
+
+  /** The server forgot us (402 / unknown client): new session, same subscriptions. */
+  #rehandshake(): void {
+    if (!this.#clientId) return; // one is already under way
+    this.#setState('reconnecting');
+    void this.#handshake();
+  }
+
+  #resume(): void {
+    if (this.#clientId) this.#negotiate();
+    else void this.#handshake();
+  }
+
+  #online(): void {
+    if (this.#state !== 'reconnecting' || this.#race) return;
+    this.#attempt = 0;
+    this.#clearTimers();
+    this.#resume();
+  }
+
+  /** Close every link and race; the session (clientId, pending requests) stays. */
+  #drop(): void {
+    const previous = this.transport;
+    this.#race?.cancel();
+    this.#race = null;
+    this.#active?.close();
+    this.#active = null;
+    this.#upgrade?.close();
+    this.#upgrade = null;
+    this.#clearTimers();
+    if (previous) this.#events.emit('transport', { transport: null, previous });
+  }
+
+  #teardown(error: CometError | null): void {
+    this.#session++;
+    this.#drop();
+    this.#platform?.clearTimeout(this.#gapTimer);
+    for (const off of this.#unlisten.splice(0)) off();
+    this.#clientId = null;
+    this.#channels.clear();
+    this.#held.clear();
+    const reason = error ?? new CometError('closed', 'The client was disconnected');
+    for (const p of this.#pending.values()) p.reject(reason);
+    this.#pending.clear();
+    this.#waiter?.reject(reason);
+    this.#waiter = null;
+    if (error) this.#events.emit('error', error);
+    this.#setState('closed');
+  }
+
+  // ---- links ------------------------------------------------------------
+
+  readonly #linkHost: LinkHost = this.#makeLinkHost();
+
+  #makeLinkHost(): LinkHost {
+    const client = this;
+    return {
+    get platform() {
+      return client.#platform;
+    },
+    get connectTimeout() {
+      return client.#o.connectTimeout;
+    },
+    context: (): TransportContext => ({
+      url: this.#o.url,
+      clientId: this.#clientId ?? '',
+      platform: this.#platform,
+      maxFrameChars: this.#o.maxMessageChars,
+      streamCharLimit: this.#o.streamCharLimit,
+      headers: this.#o.headers,
+    }),
+    connectMessage: (connectionType, first) => {
+      if (!this.#clientId) return null;
+      const message: Message = { channel: CONNECT, clientId: this.#clientId, connectionType, id: this.#id() };
+      // Ask for an immediate answer to the first connect: it is how a transport proves itself.
+      if (first) message.advice = { timeout: 0 };
+      if (this.#ack) message.ext = { ack: this.#lastSeq };
+      return this.#out(message);
+    },
+    advice: () => this.#advice,
+    connected: (link) => {
+      if (this.#race?.has(link)) this.#race.connected(link);
+      else if (link === this.#upgrade) {
+        this.#upgrade = null;
+        this.#promote(link);
+      }
+    },
+    refused: (link, reply) => {
+      const error = new CometError('connect_failed', `/meta/connect failed: ${reply.error ?? 'no reason given'}`, { reply });
+      const reconnect = reply.advice?.reconnect;
+      if (reconnect === 'none') this.#teardown(error);
+      else if (reconnect === 'handshake') {
+        this.#events.emit('error', error);
+        this.#rehandshake();
+      } else client.#linkHost.down(link, error);
+    },
+    down: (link, error) => {
+      link.close();
+      if (this.#race?.has(link)) return this.#race.failed(link);
+      if (link === this.#upgrade) {
+        this.#upgrade = null;
+        this.#memory.died(link.name, 0, SOON);
+      } else if (link === this.#active) {
+        if (link.since) this.#memory.died(link.name, this.#platform.now() - link.since, SOON);
+        this.#retry(error);
+      }
+    },
+    received: (_link, messages) => this.#receive(messages),
+    error: (error) => this.#events.emit('error', error),
+    };
+  }
+
+  // ---- messages ---------------------------------------------------------
+
+  #receive(messages: Message[]): void {
+    for (const m of this.#in(messages)) {
+      if (m.successful !== undefined || m.channel.startsWith('/meta/')) this.#reply(m);
+      else if (!isValidChannel(m.channel) || isWildcard(m.channel)) {
+        this.#error('bad_message', `Expected a delivery on a concrete channel but got ${JSON.stringify(m.channel).slice(0, 80)}`);
+      } else this.#sequence(m);
+    }
+  }
+
+  #reply(reply: Message): void {
+    const id = typeof reply.id === 'string' ? reply.id : undefined;
+    const p = id === undefined ? undefined : this.#pending.get(id);
+    if (!p || !id) return;
+    if (reply.successful === true) {
+      this.#pending.delete(id);
+      return p.resolve(reply);
+    }
+    if (reply.advice?.reconnect === 'handshake' && this.#state !== 'closed') {
+      // Unknown client: keep the request, it is re-sent in the new session.
+      p.link = undefined;
+      this.#rehandshake();
+      return;
+    }
+    this.#pending.delete(id);
+    p.reject(new CometError(p.code, `${p.message.channel} failed: ${reply.error ?? 'no reason given'}`, { reply }));
+  }
+
+  /** Hand deliveries to the app once each, in the server's order (the ack extension's `seq`). */
+  #sequence(m: Message): void {
+    const seq = this.#ack ? m.ext?.seq : undefined;
+    if (typeof seq !== 'number') return this.#dispatch(m);
+    if (seq <= this.#lastSeq || this.#held.has(seq)) {
+      this.stats.duplicates++;
+      return;
+    }
+    this.#held.set(seq, m);
+    this.#drain();
+    if (this.#held.size && this.#gapTimer === undefined) {
+      // A gap normally fills when the server redelivers; if it never does (its
+      // backlog overflowed), skip it rather than stall every later message.
+      this.#gapTimer = this.#platform.setTimeout(() => {
+        this.#gapTimer = undefined;
+        if (!this.#held.size) return;
+        const next = Math.min(...this.#held.keys());
+        this.#error('message_lost', `Messages ${this.#lastSeq + 1}..${next - 1} were lost by the server`);
+        this.#lastSeq = next - 1;
+        this.#drain();
+      }, this.#o.connectTimeout * GAP_PATIENCE);
+    }
+  }
+
+  #drain(): void {
+    let m: Message | undefined;
+    while ((m = this.#held.get(this.#lastSeq + 1))) {
+      this.#held.delete(++this.#lastSeq);
+      this.#dispatch(m);
+    }
+    if (!this.#held.size) {
+      this.#platform.clearTimeout(this.#gapTimer);
+      this.#gapTimer = undefined;
+    }
+  }
+
+  #dispatch(m: Message): void {
+    this.stats.delivered++;
+    this.#events.emit('message', m);
+    for (const [pattern, entry] of this.#channels) {
+      if (!matches(pattern, m.channel)) continue;
+      for (const cb of [...entry.callbacks]) {
+        try {
+          (cb as MessageCallback)(m.data, m);
+        } catch (error) {
+          this.#error('listener_failed', `A subscriber of ${pattern} threw`, error);
+        }
+      }
+    }
+  }
+
+  #subscribe(channel: string, entry: Channel): void {
+    entry.ready = this.#request({ channel: SUBSCRIBE, subscription: channel }, 'subscribe_denied').then(noop, (error: CometError) => {
+      if (this.#channels.get(channel) === entry) this.#channels.delete(channel);
+      if (error.code !== 'closed') this.#events.emit('error', error);
+      throw error;
+    });
+    entry.ready.catch(noop); // unawaited `ready` must not become an unhandled rejection
+  }
+
+  #request(message: Message, code: CometErrorCode): Promise<Message> {
+    if (this.#state === 'closed') return Promise.reject(new CometError('closed', 'The client is closed'));
+    const size = JSON.stringify(message).length;
+    if (size > this.#o.maxMessageChars) {
+      return Promise.reject(new CometError('too_large', `Expected a message of at most ${this.#o.maxMessageChars} characters but got ${size}`));
+    }
+    const id = this.#id();
+    return new Promise<Message>((resolve, reject) => {
+      this.#pending.set(id, { message: { ...message, id }, code, resolve, reject });
+      if (this.#state === 'disconnected') void this.connect();
+      if (!this.#flushing) {
+        this.#flushing = true;
+        queueMicrotask(() => this.#flush());
+      }
+    });
+  }
+
+  /** Send, as one batch, every request not yet on the active link. */
+  #flush(): void {
+    this.#flushing = false;
+    const link = this.#active;
+    if (!link || !this.#clientId) return;
+    const batch: Message[] = [];
+    for (const p of this.#pending.values()) {
+      if (p.link === link) continue;
+      p.link = link;
+      const m = this.#out({ ...p.message, clientId: this.#clientId });
+      if (m) batch.push(m);
+    }
+    if (batch.length) link.send(batch);
+  }
+
+  #out(message: Message): Message | null {
+    let m: Message | null = message;
+    for (const ext of this.#o.extensions) if (m && ext.outgoing) m = ext.outgoing(m);
+    return m;
+  }
+
+  #in(messages: Message[]): Message[] {
+    const out: Message[] = [];
+    for (let m of messages) {
+      for (const ext of this.#o.extensions) if (m && ext.incoming) m = ext.incoming(m) as Message;
+      if (m) out.push(m);
+    }
+    return out;
+  }
+
+  // ---- plumbing ---------------------------------------------------------
+
+  #id(): string {
+    return (++this.#nextId).toString(36);
+  }
+
+  #after(ms: number, fn: () => void): void {
+    const handle = this.#platform.setTimeout(() => {
+      this.#timers.delete(handle);
+      fn();
+    }, ms);
+    this.#timers.add(handle);
+  }
+
+  #clearTimers(): void {
+    for (const t of this.#timers) this.#platform.clearTimeout(t);
+    this.#timers.clear();
+  }
+
+  #setState(state: ClientState): void {
+    const previous = this.#state;
+    if (previous === state) return;
+    this.#state = state;
+    this.#events.emit('state', { state, previous });
+  }
+
+  #error(code: CometErrorCode, message: string, cause?: unknown): void {
+    this.#events.emit('error', new CometError(code, message, { cause }));
+  }
+}

@@ -1,0 +1,137 @@
+import { CometError } from './errors.js';
+import { CONNECT, type Advice, type Message } from './protocol/message.js';
+import type { Platform } from './platform.js';
+import type { Transport, TransportContext, TransportFactory } from './transports/transport.js';
+
+/** What a {@link Link} needs from the client, and how it reports back. */
+export interface LinkHost {
+  readonly platform: Platform;
+  readonly connectTimeout: number;
+  context(): TransportContext;
+  /** A connect message for this session (id, clientId, ack, extensions applied). */
+  connectMessage(connectionType: string, first: boolean): Message | null;
+  /** The session's advice from the handshake, the starting point of each link's. */
+  advice(): Advice;
+  connected(link: Link, reply: Message): void;
+  refused(link: Link, reply: Message): void;
+  down(link: Link, error: CometError): void;
+  received(link: Link, messages: Message[]): void;
+  error(error: CometError): void;
+}
+
+/**
+ * One transport carrying one session, plus its `/meta/connect` loop: connect
+ * as soon as the transport opens, watch every connect with a deadline (so a
+ * WebSocket a proxy lets open but never passes a frame through, or a stream a
+ * buffering proxy swallows, is abandoned), and, once active, reconnect after
+ * each reply as the server's advice says.
+ */
+export class Link {
+  readonly name: Transport['name'];
+  readonly connectionType: string;
+  /** When the first connect succeeded (platform clock), or 0. */
+  since = 0;
+  readonly #transport: Transport;
+  readonly #host: LinkHost;
+  #advice: Advice;
+  #active = false;
+  #closed = false;
+  #inflight: string | undefined;
+  #timer: unknown;
+
+  constructor(factory: TransportFactory, host: LinkHost) {
+    this.name = factory.name;
+    this.connectionType = factory.connectionType;
+    this.#transport = factory.create();
+    this.#host = host;
+    this.#advice = { ...host.advice() };
+  }
+
+  open(): this {
+    // A throwing transport (a CSP-blocked constructor inside a careless
+    // implementation) must fall through to the next one, not break the client.
+    try {
+      this.#transport.open(this.#host.context(), {
+        onOpen: () => this.#live() && this.#connect(true),
+        onMessages: (messages) => this.#live() && this.#receive(messages),
+        onError: (error) => this.#live() && this.#host.error(error),
+        onClose: (error) => this.#live() && this.#down(error),
+      });
+    } catch (cause) {
+      queueMicrotask(() => this.#down(new CometError('transport_failed', `${this.name} failed to open`, { cause })));
+    }
+    return this;
+  }
+
+  /** Send a batch (never a connect: the link owns those). */
+  send(messages: Message[]): void {
+    if (!this.#closed) this.#transport.send(messages);
+  }
+
+  /** Become the session's link: keep connecting from now on. */
+  activate(): void {
+    this.#active = true;
+    this.#schedule();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#host.platform.clearTimeout(this.#timer);
+    this.#transport.close();
+  }
+
+  #live(): boolean {
+    return !this.#closed;
+  }
+
+  #connect(first: boolean): void {
+    const message = this.#host.connectMessage(this.connectionType, first);
+    if (!message) return;
+    this.#inflight = message.id;
+    // A held connect may legitimately last `timeout`; past that plus the grace, the link is dead.
+    const deadline = (first ? 0 : this.#advice.timeout ?? 0) + this.#host.connectTimeout;
+    this.#arm(deadline, () => this.#down(new CometError('timeout', `${this.name} completed no /meta/connect within ${deadline} ms`)));
+    this.#transport.send([message]);
+  }
+
+  #receive(messages: Message[]): void {
+    const replies = messages.filter((m) => m.channel === CONNECT);
+    const rest = replies.length ? messages.filter((m) => m.channel !== CONNECT) : messages;
+    // Deliveries first, so the next connect acknowledges them.
+    if (rest.length) this.#host.received(this, rest);
+    for (const reply of replies) {
+      if (this.#closed || reply.id !== this.#inflight) continue;
+      this.#inflight = undefined;
+      this.#host.platform.clearTimeout(this.#timer);
+      this.#timer = undefined;
+      Object.assign(this.#advice, reply.advice);
+      if (reply.successful !== true) {
+        this.#host.refused(this, reply);
+        continue;
+      }
+      this.since ||= this.#host.platform.now();
+      this.#host.connected(this, reply);
+      this.#schedule();
+    }
+  }
+
+  #schedule(): void {
+    if (this.#closed || !this.#active || this.#inflight || this.#timer !== undefined) return;
+    this.#arm(this.#advice.interval ?? 0, () => {
+      this.#timer = undefined;
+      this.#connect(false);
+    });
+  }
+
+  #arm(ms: number, fn: () => void): void {
+    this.#host.platform.clearTimeout(this.#timer);
+    this.#timer = this.#host.platform.setTimeout(fn, ms);
+  }
+
+  #down(error: CometError): void {
+    if (this.#closed) return;
+    this.close();
+    this.#host.down(this, error);
+  }
+}

@@ -1,0 +1,86 @@
+import { CometError } from './errors.js';
+import type { BackoffOptions } from './backoff.js';
+import type { Extension } from './extensions.js';
+import type { Platform } from './platform.js';
+import type { TransportFactory } from './transports/transport.js';
+
+/** Options of {@link CometClient}; every field but `url` is optional. */
+export interface CoreOptions {
+  /** The Bayeux endpoint, e.g. `https://example.com/cometd`; the WebSocket URL is derived from it. */
+  url: string | URL;
+  /** Transports to use, most preferred first. */
+  transports: readonly TransportFactory[];
+  /** How long a transport may take to connect before the next one is started
+   * in parallel (staggered race, as in Happy Eyeballs). @default 1000 */
+  fallbackDelay?: number;
+  /** A transport that has not completed a `/meta/connect` round trip within this
+   * time is abandoned, even if it opened. Also the grace added to a held connect. @default 8000 */
+  connectTimeout?: number;
+  /** Reconnect backoff: exponential with full jitter. */
+  reconnect?: Partial<BackoffOptions>;
+  /** Message hooks, e.g. {@link authTokenExtension}. @default [] */
+  extensions?: readonly Extension[];
+  /** Extra headers on HTTP requests (not possible on WebSocket or EventSource). @default {} */
+  headers?: Record<string, string>;
+  /** Frames and outgoing messages longer than this many characters are refused. @default 1048576 */
+  maxMessageChars?: number;
+  /** A stream (SSE, iframe) is reopened after this many characters, bounding memory. @default 524288 */
+  streamCharLimit?: number;
+  /** After connecting on a transport other than the most preferred one, try the
+   * better ones again in the background after this delay (0 = never). @default 15000 */
+  upgradeDelay?: number;
+  /** Remember per endpoint, in `localStorage`, which transport worked last. @default true */
+  rememberTransport?: boolean;
+  /** Host objects to use instead of the globals (Node, tests, fake timers). */
+  platform?: Partial<Platform>;
+}
+
+/** {@link CoreOptions} with every default filled in. */
+export type ResolvedOptions = Required<Omit<CoreOptions, 'url' | 'reconnect' | 'platform'>> & {
+  url: URL;
+  reconnect: BackoffOptions;
+  platform: Partial<Platform>;
+};
+
+/** The defaults, frozen. */
+export const DEFAULTS = Object.freeze({
+  fallbackDelay: 1000,
+  connectTimeout: 8000,
+  maxMessageChars: 1 << 20,
+  streamCharLimit: 1 << 19,
+  upgradeDelay: 15_000,
+  rememberTransport: true,
+  reconnect: Object.freeze({ initialDelay: 500, maxDelay: 30_000, factor: 2, jitter: true }),
+});
+
+const defined = <T extends object>(o: T | undefined): Partial<T> =>
+  Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+/** Validate and fill in options; throws a `bad_options` CometError early, at construction. */
+export function resolveOptions(options: CoreOptions): ResolvedOptions {
+  let url: URL;
+  try {
+    url = new URL(options.url);
+  } catch (cause) {
+    throw new CometError('bad_options', `Expected an absolute http(s) URL but got ${String(options.url)}`, { cause });
+  }
+  if (!/^https?:$/.test(url.protocol)) {
+    throw new CometError('bad_options', `Expected an http(s) URL but got ${url.href}`);
+  }
+  if (!options.transports?.length) throw new CometError('bad_options', 'Expected at least one transport but got none');
+  const o = defined(options);
+  const resolved = {
+    ...DEFAULTS,
+    extensions: [],
+    headers: {},
+    platform: {},
+    ...o,
+    url,
+    reconnect: { ...DEFAULTS.reconnect, ...defined(options.reconnect) },
+  } as ResolvedOptions;
+  for (const key of ['fallbackDelay', 'connectTimeout', 'maxMessageChars', 'streamCharLimit', 'upgradeDelay'] as const) {
+    const v = resolved[key];
+    if (typeof v !== 'number' || !(v >= 0)) throw new CometError('bad_options', `Expected ${key} to be a number ≥ 0 but got ${String(v)}`);
+  }
+  return resolved;
+}
