@@ -1,0 +1,41 @@
+import { describe, expect, it, vi } from 'vitest';
+import { Emitter } from '../../src/emitter.js';
+
+type Events = { tick: number; other: string };
+
+describe('Emitter', () => {
+  it('delivers to every listener and stops after the disposer runs', () => {
+    const e = new Emitter<Events>();
+    const a = vi.fn();
+    const off = e.on('tick', a);
+    e.emit('tick', 1);
+    off();
+    e.emit('tick', 2);
+    expect(a.mock.calls).toEqual([[1]]);
+    expect(e.size).toBe(0);
+  });
+
+  it('keeps delivering when a listener throws, and reports the error', () => {
+    const errors = vi.fn();
+    const e = new Emitter<Events>(errors);
+    const after = vi.fn();
+    e.on('tick', () => {
+      throw new Error('boom');
+    });
+    e.on('tick', after);
+    e.emit('tick', 7);
+    expect(after).toHaveBeenCalledWith(7);
+    expect(errors).toHaveBeenCalledWith(expect.objectContaining({ message: 'boom' }), 'tick');
+  });
+
+  it('lets a listener remove itself while an event is being emitted', () => {
+    const e = new Emitter<Events>();
+    const second = vi.fn();
+    const off = e.on('tick', () => off());
+    e.on('tick', second);
+    e.emit('tick', 1);
+    e.emit('tick', 2);
+    expect(second).toHaveBeenCalledTimes(2);
+    expect(e.size).toBe(1);
+  });
+});

@@ -1,0 +1,133 @@
+import { describe, expect, it, vi } from 'vitest';
+import { orderTransports, Race, type RaceHost } from '../../src/negotiate.js';
+import { resolvePlatform } from '../../src/platform.js';
+import type { TransportName } from '../../src/protocol/message.js';
+import { TransportMemory } from '../../src/transport-memory.js';
+import type { TransportFactory } from '../../src/transports/transport.js';
+
+const factory = (name: TransportName, connectionType: string, supported = true): TransportFactory => ({
+  name,
+  connectionType,
+  isSupported: () => supported,
+  create: () => {
+    throw new Error('not used');
+  },
+});
+const ws = factory('websocket', 'websocket');
+const sse = factory('sse', 'eventsource');
+const lp = factory('long-poll', 'long-polling');
+const iframe = factory('iframe', 'iframe-streaming');
+const noMemory = { last: undefined, isDemoted: () => false };
+const names = (list: TransportFactory[]) => list.map((t) => t.name);
+
+describe('orderTransports', () => {
+  const platform = resolvePlatform({});
+
+  it('keeps the preference order, limited to what the server offers', () => {
+    expect(names(orderTransports([ws, sse, lp, iframe], ['long-polling', 'websocket'], platform, noMemory))).toEqual([
+      'websocket',
+      'long-poll',
+    ]);
+  });
+
+  it('skips transports the environment cannot run', () => {
+    const noWs = factory('websocket', 'websocket', false);
+    expect(names(orderTransports([noWs, lp], undefined, platform, noMemory))).toEqual(['long-poll']);
+  });
+
+  it('starts with the transport that worked last and ends with demoted ones', () => {
+    const memory = { last: 'long-poll' as const, isDemoted: (n: TransportName) => n === 'websocket' };
+    expect(names(orderTransports([ws, sse, lp], undefined, platform, memory))).toEqual(['long-poll', 'sse', 'websocket']);
+  });
+});
+
+describe('TransportMemory', () => {
+  function memory(storage = new Map<string, string>(), now = () => 1_000_000) {
+    const platform = resolvePlatform({
+      now,
+      storage: { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => void storage.set(k, v) },
+    });
+    return { m: new TransportMemory(new URL('http://x/cometd'), platform, true), storage };
+  }
+
+  it('remembers the last transport that worked, per endpoint, until it expires', () => {
+    let t = 0;
+    const { m, storage } = memory(new Map(), () => t);
+    m.worked('sse');
+    expect(m.last).toBe('sse');
+    expect([...storage.keys()]).toEqual(['cometkit:http://x/cometd']);
+    t = 25 * 3600_000;
+    expect(m.last).toBeUndefined();
+  });
+
+  it('demotes a transport that dies soon after connecting twice in a row', () => {
+    const { m } = memory();
+    m.died('websocket', 500, 10_000);
+    expect(m.isDemoted('websocket')).toBe(false);
+    m.died('websocket', 800, 10_000);
+    expect(m.isDemoted('websocket')).toBe(true);
+  });
+
+  it('does not count a long-lived connection as a strike', () => {
+    const { m } = memory();
+    m.died('websocket', 500, 10_000);
+    m.died('websocket', 60_000, 10_000);
+    m.died('websocket', 500, 10_000);
+    expect(m.isDemoted('websocket')).toBe(false);
+  });
+
+  it('survives corrupt storage', () => {
+    const { m } = memory(new Map([['cometkit:http://x/cometd', '{not json']]));
+    expect(m.last).toBeUndefined();
+    m.worked('long-poll');
+    expect(m.last).toBe('long-poll');
+  });
+});
+
+describe('Race', () => {
+  function race(candidates: TransportFactory[], delay = 100) {
+    vi.useFakeTimers();
+    const started: string[] = [];
+    const stopped: string[] = [];
+    const host: RaceHost<string> & { winner?: string; lostCalls: number } = {
+      lostCalls: 0,
+      start: (f) => (started.push(f.name), f.name),
+      stop: (l) => void stopped.push(l),
+      won: (l) => void (host.winner = l),
+      lost: () => void host.lostCalls++,
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    };
+    const r = new Race(candidates, host, delay).start();
+    return { r, host, started, stopped };
+  }
+
+  it('starts the next transport after fallbackDelay and keeps the first to connect', () => {
+    const { r, host, started, stopped } = race([ws, sse, lp]);
+    expect(started).toEqual(['websocket']);
+    vi.advanceTimersByTime(100);
+    expect(started).toEqual(['websocket', 'sse']);
+    r.connected('sse');
+    expect(host.winner).toBe('sse');
+    expect(stopped).toEqual(['websocket']);
+    vi.advanceTimersByTime(1000);
+    expect(started).toEqual(['websocket', 'sse']);
+    vi.useRealTimers();
+  });
+
+  it('starts the next transport at once when one fails', () => {
+    const { r, started } = race([ws, lp], 10_000);
+    r.failed('websocket');
+    expect(started).toEqual(['websocket', 'long-poll']);
+    vi.useRealTimers();
+  });
+
+  it('reports lost once every candidate has failed', () => {
+    const { r, host } = race([ws, lp]);
+    r.failed('websocket');
+    expect(host.lostCalls).toBe(0);
+    r.failed('long-poll');
+    expect(host.lostCalls).toBe(1);
+    vi.useRealTimers();
+  });
+});
