@@ -1,0 +1,64 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AllowedOrigins } from './options.js';
+
+/**
+ * Origin policy for every entry point. Browsers attach `Origin` to cross-origin
+ * fetches, EventSource requests and WebSocket upgrades; a request without it
+ * does not come from a page (curl, a Node client) and has nothing to protect
+ * against. A page on the server's own origin is always allowed.
+ */
+export function isOriginAllowed(origin: string, host: string | undefined, allowed: AllowedOrigins): boolean {
+  if (host !== undefined && sameHost(origin, host)) return true;
+  if (allowed === '*') return true;
+  if (typeof allowed === 'function') return allowed(origin);
+  return allowed.includes(origin);
+}
+
+/** The request's `Origin`, `undefined` when absent; `allowed` says whether it may proceed. */
+export function checkRequestOrigin(req: IncomingMessage, allowed: AllowedOrigins): { origin: string | undefined; allowed: boolean } {
+  const origin = header(req, 'origin');
+  if (origin === undefined) return { origin, allowed: true };
+  return { origin, allowed: isOriginAllowed(origin, header(req, 'host'), allowed) };
+}
+
+/** CORS response headers for an allowed cross-origin request. */
+export function corsHeaders(origin: string | undefined): Record<string, string> {
+  if (origin === undefined) return {};
+  return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin' };
+}
+
+/** Answer a CORS preflight (`OPTIONS`); an origin that is not allowed gets `403`. */
+export function answerPreflight(req: IncomingMessage, res: ServerResponse, allowed: AllowedOrigins): void {
+  const check = checkRequestOrigin(req, allowed);
+  if (!check.allowed) {
+    res.writeHead(403, { 'Content-Length': '0' }).end();
+    return;
+  }
+  // Echo requested header names, restricted to header-name characters so nothing can be injected.
+  const requested = (header(req, 'access-control-request-headers') ?? '').replace(/[^\w\-, ]/g, '').slice(0, 500);
+  res
+    .writeHead(204, {
+      ...corsHeaders(check.origin),
+      'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+      'Access-Control-Allow-Headers': requested || 'Content-Type',
+      'Access-Control-Max-Age': '600',
+      'Content-Length': '0',
+    })
+    .end();
+}
+
+/** A single header value (the first, when repeated). */
+export function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** True when `origin` is `<scheme>://<host>` with the given Host header. */
+function sameHost(origin: string, host: string): boolean {
+  try {
+    const url = new URL(origin);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}

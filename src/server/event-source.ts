@@ -1,0 +1,51 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Message } from '../protocol/message.js';
+import { checkRequestOrigin, corsHeaders } from './cors.js';
+import { unknownClientReply, type Engine } from './engine.js';
+import { errorBatch, sendJson } from './http.js';
+import type { ResolvedServerOptions } from './options.js';
+import { HttpStream, type StreamRegistry } from './stream.js';
+
+/** One SSE event per batch, in Faye's wire format: `data: <json array>` then a blank line. */
+const encode = (messages: Message[]): string => `data: ${JSON.stringify(messages)}\r\n\r\n`;
+
+/**
+ * `GET <path>/<clientId>` with `Accept: text/event-stream` (the `eventsource`
+ * connection type). Faye's format: `retry: 5000` first, then each batch as one
+ * `data:` event. JSON.stringify never emits CR or LF, so a batch cannot break
+ * out of its event. An unknown client gets its 402 reply as the one event and
+ * the stream ends, so the client re-handshakes instead of retrying blindly.
+ */
+export async function handleEventSource(
+  req: IncomingMessage,
+  res: ServerResponse,
+  clientId: string,
+  engine: Engine,
+  options: ResolvedServerOptions,
+  registry: StreamRegistry,
+): Promise<void> {
+  const { origin, allowed } = checkRequestOrigin(req, options.allowedOrigins);
+  if (!allowed) return sendJson(res, 403, errorBatch(`403::Origin ${origin!.slice(0, 100)} is not allowed`));
+  res.writeHead(200, {
+    ...corsHeaders(origin),
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-store',
+    'X-Content-Type-Options': 'nosniff',
+    // Ask nginx-like proxies not to buffer the stream (the connect-on-stream check catches those that still do).
+    'X-Accel-Buffering': 'no',
+  });
+  const stream = new HttpStream('eventsource', res, encode, options.streamLimit, (s) => {
+    registry.delete(s);
+    engine.detach(s);
+  });
+  stream.write('retry: 5000\r\n\r\n');
+  if (stream.ended) return;
+  registry.add(stream);
+  if (!(await engine.attach(clientId, stream))) {
+    stream.send([unknownClientReply(clientId)]);
+    stream.close();
+  } else if (stream.ended) {
+    // The client went away while the session was looked up.
+    engine.detach(stream);
+  }
+}

@@ -1,0 +1,74 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Message } from '../protocol/message.js';
+import { isOriginAllowed } from './cors.js';
+import { unknownClientReply, type Engine } from './engine.js';
+import { errorBatch, sendJson } from './http.js';
+import type { ResolvedServerOptions } from './options.js';
+import { scriptString } from './script-escape.js';
+import { HttpStream, type StreamRegistry } from './stream.js';
+
+/** Browsers start running a streamed document's scripts only after a first few KiB. */
+const PADDING = `${' '.repeat(2048)}\n`;
+
+/** One `<script>` per batch; the batch travels as a string so the parent parses it as a frame. */
+const encode = (messages: Message[]): string => `<script>c(${scriptString(JSON.stringify(messages))})</script>\n`;
+
+/** `origin` as the page origin it claims to be, or `null` when it is not a plain http(s) origin. */
+function parseOrigin(origin: string | null): string | null {
+  if (!origin) return null;
+  try {
+    const url = new URL(origin);
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== origin) return null;
+    return url.origin;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `GET <path>/<clientId>?connectionType=iframe-streaming&origin=<page origin>`:
+ * a document that stays open, one `<script>` per batch (docs/wire.md). The
+ * origin parameter becomes the `postMessage` target, so only that page can read
+ * the stream; it must be allowed like any other origin, else `403`.
+ */
+export async function handleIframe(
+  req: IncomingMessage,
+  res: ServerResponse,
+  clientId: string,
+  originParam: string | null,
+  engine: Engine,
+  options: ResolvedServerOptions,
+  registry: StreamRegistry,
+): Promise<void> {
+  const origin = parseOrigin(originParam);
+  if (!origin || !isOriginAllowed(origin, req.headers.host, options.allowedOrigins)) {
+    return sendJson(res, 403, errorBatch('403::Expected an allowed page origin in the origin parameter'));
+  }
+  res.writeHead(200, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    // Only the page that asked may frame the stream.
+    'Content-Security-Policy': `frame-ancestors ${origin}`,
+  });
+  const stream = new HttpStream('iframe-streaming', res, encode, options.streamLimit, (s) => {
+    registry.delete(s);
+    engine.detach(s);
+  });
+  stream.write(
+    '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>\n' +
+      `<script>var o=${scriptString(origin)};function c(f){parent.postMessage(f,o)}</script>\n` +
+      PADDING +
+      // The parent cannot see response headers: this first empty batch is the "open" signal.
+      encode([]),
+  );
+  if (stream.ended) return;
+  registry.add(stream);
+  if (!(await engine.attach(clientId, stream))) {
+    stream.send([unknownClientReply(clientId)]);
+    stream.close();
+  } else if (stream.ended) {
+    // The client went away while the session was looked up.
+    engine.detach(stream);
+  }
+}

@@ -1,0 +1,64 @@
+import type { EngineOptions } from './engine-options.js';
+
+/** Which page origins may use the server from a browser besides its own origin. */
+export type AllowedOrigins = '*' | readonly string[] | ((origin: string) => boolean);
+
+/** Options of `createServer`. Every field is optional. */
+export interface ServerOptions extends EngineOptions {
+  /**
+   * The Bayeux endpoint path: POSTs and JSONP GETs go to it, streams to `<path>/<clientId>`,
+   * WebSockets upgrade on it.
+   * @default '/cometd'
+   */
+  path?: string;
+  /**
+   * Cross-origin pages allowed to use the server (CORS, EventSource, the WebSocket
+   * upgrade's `Origin`, the iframe stream's `origin` parameter), e.g.
+   * `['https://app.example']`. A request whose `Origin` matches its `Host` and a
+   * request with no `Origin` (not from a browser) are always allowed.
+   * @default [] (same origin only)
+   */
+  allowedOrigins?: AllowedOrigins;
+  /**
+   * Milliseconds between heartbeats (an empty batch) on an idle EventSource or iframe stream.
+   * @default 25000
+   */
+  heartbeat?: number;
+  /**
+   * Bytes after which an EventSource or iframe stream is ended so the client reopens it.
+   * @default 1048576 (1 MiB)
+   */
+  streamLimit?: number;
+  /**
+   * Largest request body (or JSONP `message` parameter, or WebSocket frame) in bytes; more is answered `413`.
+   * @default 1048576 (1 MiB)
+   */
+  maxBodyBytes?: number;
+}
+
+/** Server options with every default filled in (the engine fills its own). */
+export interface ResolvedServerOptions extends ServerOptions {
+  path: string;
+  allowedOrigins: AllowedOrigins;
+  heartbeat: number;
+  streamLimit: number;
+  maxBodyBytes: number;
+}
+
+/** The defaults of the Node-specific options. */
+export const SERVER_DEFAULTS = Object.freeze({
+  path: '/cometd',
+  allowedOrigins: [] as readonly string[],
+  heartbeat: 25_000,
+  streamLimit: 1 << 20,
+  maxBodyBytes: 1 << 20,
+});
+
+/** Fill in defaults (`undefined` counts as absent) and normalise `path`. */
+export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ServerOptions;
+  const resolved = { ...SERVER_DEFAULTS, ...given };
+  let path = resolved.path.startsWith('/') ? resolved.path : `/${resolved.path}`;
+  while (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  return { ...resolved, path };
+}

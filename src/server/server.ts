@@ -1,0 +1,133 @@
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { answerPreflight } from './cors.js';
+import { Engine } from './engine.js';
+import type { ServerEvents } from './engine-options.js';
+import { handleEventSource } from './event-source.js';
+import { errorBatch, handlePost, sendJson } from './http.js';
+import { handleIframe } from './iframe.js';
+import { handleJsonp } from './jsonp.js';
+import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
+import type { HttpStream } from './stream.js';
+import { WebSocketTransport } from './websocket.js';
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/**
+ * The reference Bayeux server for Node: the engine plus one adapter per
+ * connection type. Create it with `createServer`.
+ */
+export class CometServer {
+  /** The resolved options (defaults filled in). */
+  readonly options: ResolvedServerOptions;
+  readonly #engine: Engine;
+  readonly #websocket: WebSocketTransport;
+  readonly #streams = new Set<HttpStream>();
+  readonly #detachers: Array<() => void> = [];
+  #heartbeat: ReturnType<typeof setInterval> | null = null;
+  #closed = false;
+
+  constructor(options: ServerOptions = {}) {
+    this.options = resolveServerOptions(options);
+    this.#engine = new Engine({ randomId: () => randomBytes(16).toString('base64url'), ...this.options });
+    this.#websocket = new WebSocketTransport(this.#engine, this.options);
+  }
+
+  /** The transport-agnostic engine underneath (for adapters and tests). */
+  get engine(): Engine {
+    return this.#engine;
+  }
+
+  /**
+   * Serve requests and WebSocket upgrades under `path` on `server`; every other
+   * request goes to the listeners `server` already had (or `404` if none).
+   */
+  attach(server: HttpServer): void {
+    const previous = server.listeners('request') as RequestListener[];
+    server.removeAllListeners('request');
+    const onRequest: RequestListener = (req, res) => {
+      if (this.#owns(req)) return void this.#route(req, res);
+      if (previous.length === 0) return sendJson(res, 404, errorBatch('404::Not found'));
+      for (const listener of previous) listener.call(server, req, res);
+    };
+    const onUpgrade: UpgradeListener = (req, socket, head) => {
+      if (this.#owns(req) && !this.#closed) return this.#websocket.upgrade(req, socket, head);
+      // Another listener may own this upgrade; if we are the only one, nobody will answer it.
+      if (server.listenerCount('upgrade') === 1) socket.destroy();
+    };
+    server.on('request', onRequest);
+    server.on('upgrade', onUpgrade);
+    this.#detachers.push(() => {
+      server.off('request', onRequest);
+      server.off('upgrade', onUpgrade);
+      for (const listener of previous) server.on('request', listener);
+    });
+    this.#heartbeat ??= setInterval(() => {
+      for (const stream of this.#streams) stream.heartbeat(this.options.heartbeat / 2);
+    }, this.options.heartbeat / 2);
+    this.#heartbeat.unref();
+  }
+
+  /** Publish `data` on `channel` to every subscriber. Resolves once it is queued for each. */
+  publish(channel: string, data: unknown): Promise<void> {
+    return this.#engine.publish(channel, data);
+  }
+
+  /** Listen to a server event; returns a function that stops listening. */
+  on<K extends keyof ServerEvents>(event: K, listener: (payload: ServerEvents[K]) => void): () => void {
+    return this.#engine.on(event, listener);
+  }
+
+  /**
+   * Answer every held connect, end every stream and socket, stop the timers and
+   * give the HTTP server's listeners back. The HTTP server itself stays open.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    await this.#engine.close();
+    for (const stream of [...this.#streams]) stream.close();
+    this.#websocket.close();
+    for (const detach of this.#detachers.splice(0)) detach();
+  }
+
+  #owns(req: IncomingMessage): boolean {
+    const pathname = (req.url ?? '').split('?', 1)[0]!;
+    const path = this.options.path;
+    return pathname === path || pathname.startsWith(path === '/' ? '/' : `${path}/`);
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (this.#closed) return sendJson(res, 503, errorBatch('503::Server closing'));
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://localhost');
+      } catch {
+        return sendJson(res, 400, errorBatch('400::Bad URL'));
+      }
+      const rest = url.pathname.slice(this.options.path.length).replace(/^\/+|\/+$/g, '');
+      if (req.method === 'OPTIONS') return answerPreflight(req, res, this.options.allowedOrigins);
+      if (req.method === 'POST' && rest === '') return await handlePost(req, res, this.#engine, this.options);
+      if (req.method === 'GET' && rest === '' && url.searchParams.has('message')) {
+        return await handleJsonp(req, res, url.searchParams, this.#engine, this.options);
+      }
+      if (req.method === 'GET' && rest !== '' && !rest.includes('/')) {
+        const clientId = decodeURIComponent(rest);
+        if (url.searchParams.get('connectionType') === 'iframe-streaming') {
+          return await handleIframe(req, res, clientId, url.searchParams.get('origin'), this.#engine, this.options, this.#streams);
+        }
+        if ((req.headers.accept ?? '').includes('text/event-stream')) {
+          return await handleEventSource(req, res, clientId, this.#engine, this.options, this.#streams);
+        }
+      }
+      sendJson(res, req.method === 'GET' || req.method === 'POST' ? 400 : 405, errorBatch(`400::Expected a Bayeux request but got ${req.method} ${url.pathname.slice(0, 100)}`));
+    } catch {
+      // A bug or a failing store must cost one request, never the process.
+      sendJson(res, 500, errorBatch('500::Server error'));
+    }
+  }
+}

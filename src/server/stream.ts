@@ -1,0 +1,67 @@
+import type { ServerResponse } from 'node:http';
+import type { Message } from '../protocol/message.js';
+import type { Connection } from './engine.js';
+
+/** What the server keeps to heartbeat and close every open stream. */
+export interface StreamRegistry {
+  add(stream: HttpStream): void;
+  delete(stream: HttpStream): void;
+}
+
+/**
+ * An open HTTP response that carries batches to one client (EventSource or
+ * iframe), shared by both: each knows only how to encode a batch. It ends
+ * itself after `limit` bytes (docs/wire.md: the client reopens it, which bounds
+ * the memory a long-lived stream costs both sides) and tells `onEnd` once,
+ * however it ended, so the engine detaches it.
+ */
+export class HttpStream implements Connection {
+  #bytes = 0;
+  #ended = false;
+  #lastWrite = 0;
+
+  constructor(
+    readonly connectionType: string,
+    readonly res: ServerResponse,
+    readonly encode: (messages: Message[]) => string,
+    readonly limit: number,
+    readonly onEnd: (stream: HttpStream) => void,
+  ) {
+    res.on('close', () => this.#end());
+  }
+
+  /** True once the stream has ended, by either side. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Write raw text (the prelude); counts towards the limit. */
+  write(text: string): void {
+    if (this.#ended) return;
+    this.res.write(text);
+    this.#bytes += Buffer.byteLength(text);
+    this.#lastWrite = Date.now();
+    if (this.#bytes >= this.limit) this.close();
+  }
+
+  send(messages: Message[]): void {
+    this.write(this.encode(messages));
+  }
+
+  /** Write an empty batch when nothing was written for `idleMs`. */
+  heartbeat(idleMs: number): void {
+    if (Date.now() - this.#lastWrite >= idleMs) this.send([]);
+  }
+
+  close(): void {
+    if (this.#ended) return;
+    this.res.end();
+    this.#end();
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.onEnd(this);
+  }
+}
