@@ -1,0 +1,70 @@
+// @vitest-environment node
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { closeAll, handshake, openStream, post, sseBatches, start, subscribe } from './helpers.js';
+
+afterEach(closeAll);
+
+describe('eventsource', () => {
+  it('begins with retry: 5000, answers the connect on the stream and streams deliveries as data events', async () => {
+    const { url, comet } = await start({ timeout: 700 });
+    const clientId = await handshake(url);
+    await subscribe(url, clientId, '/chat/lobby');
+    const stream = await openStream(`${url}/${clientId}`, { accept: 'text/event-stream' });
+    expect(stream.status).toBe(200);
+    expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(stream.headers['cache-control']).toBe('no-cache, no-store');
+    await vi.waitFor(() => expect(stream.text.startsWith('retry: 5000\r\n\r\n')).toBe(true));
+    const post1 = await post(url, [{ channel: '/meta/connect', clientId, connectionType: 'eventsource', id: '9' }]);
+    expect(post1.body).toEqual([]);
+    await vi.waitFor(() =>
+      expect(sseBatches(stream.text)).toEqual([
+        [{ id: '9', channel: '/meta/connect', clientId, successful: true, advice: { reconnect: 'retry', interval: 700, timeout: 0 } }],
+      ]),
+    );
+    await comet.publish('/chat/lobby', { text: 'hello </script>\n\r\u2028' });
+    await vi.waitFor(() => expect(sseBatches(stream.text)[1]).toEqual([{ channel: '/chat/lobby', data: { text: 'hello </script>\n\r\u2028' }, id: expect.any(String) }]));
+  });
+
+  it('answers the connect on the POST when no stream is open, as Faye does', async () => {
+    const { url } = await start();
+    const clientId = await handshake(url);
+    const { body } = await post(url, [{ channel: '/meta/connect', clientId, connectionType: 'eventsource', id: '1' }]);
+    expect(body).toEqual([expect.objectContaining({ id: '1', successful: true, advice: { reconnect: 'retry', interval: 500, timeout: 0 } })]);
+  });
+
+  it('writes heartbeats on an idle stream', async () => {
+    const { url } = await start({ heartbeat: 100 });
+    const clientId = await handshake(url);
+    const stream = await openStream(`${url}/${clientId}`, { accept: 'text/event-stream' });
+    await vi.waitFor(() => expect(sseBatches(stream.text).filter((b) => b.length === 0).length).toBeGreaterThanOrEqual(2));
+  });
+
+  it('ends the stream after streamLimit bytes and delivers the rest on the next one', async () => {
+    const { url, comet } = await start({ streamLimit: 300 });
+    const clientId = await handshake(url, { ack: true });
+    await subscribe(url, clientId, '/a');
+    const first = await openStream(`${url}/${clientId}`, { accept: 'text/event-stream' });
+    await comet.publish('/a', 'x'.repeat(400));
+    await first.done;
+    expect(sseBatches(first.text)[0]![0]).toMatchObject({ data: 'x'.repeat(400), ext: { seq: 1 } });
+    const second = await openStream(`${url}/${clientId}`, { accept: 'text/event-stream' });
+    await vi.waitFor(() => expect(sseBatches(second.text).flat().map((m) => m.ext?.seq)).toEqual([1]));
+  });
+
+  it('ends the previous stream when the same client opens a new one', async () => {
+    const { url } = await start();
+    const clientId = await handshake(url);
+    const first = await openStream(`${url}/${clientId}`, { accept: 'text/event-stream' });
+    await openStream(`${url}/${clientId}`, { accept: 'text/event-stream' });
+    await first.done;
+  });
+
+  it('sends an unknown client its 402 reply on the stream and ends it', async () => {
+    const { url } = await start();
+    const stream = await openStream(`${url}/nobody`, { accept: 'text/event-stream' });
+    await stream.done;
+    expect(sseBatches(stream.text)).toEqual([
+      [{ channel: '/meta/connect', clientId: 'nobody', successful: false, error: '402:nobody:Unknown client', advice: { reconnect: 'handshake' } }],
+    ]);
+  });
+});
