@@ -1,0 +1,153 @@
+/**
+ * The HTTP side of the mock: every POST to the endpoint (handshake, subscribe,
+ * publish, and the held `/meta/connect` of long-polling), and the stream GETs on
+ * `<endpoint>/<clientId>` that the simulated network may refuse or hang before
+ * they reach the SSE handler, plus the iframe-streaming document for `fetch()`.
+ */
+import { http, HttpResponse, type HttpHandler } from 'msw';
+import type { Message, TransportName } from '../protocol/message.js';
+import { CONNECT } from '../protocol/message.js';
+import { bayeuxError, failure, readBatch, unknownClientReply } from '../server/engine.js';
+import { transportOf, type Held, type MockCore } from './core.js';
+import { iframeChunk, iframeDocumentStart } from './iframe.js';
+
+const JSON_HEADERS = { 'Content-Type': 'application/json' };
+
+/** A request the simulated network never answers: it ends only when cut (a network error) or abandoned. */
+function hold(core: MockCore, transport: TransportName, signal: AbortSignal): Promise<Response> {
+  return new Promise((resolve) => {
+    const held: Held = {
+      transport,
+      cut: () => resolve(HttpResponse.error()),
+      inject: () => {},
+    };
+    core.held.add(held);
+    signal.addEventListener('abort', () => {
+      core.held.delete(held);
+      resolve(HttpResponse.error());
+    });
+  });
+}
+
+const headersOf = (request: Request): Record<string, string> => Object.fromEntries(request.headers);
+
+/** `POST <url>`: every batch goes to the engine; a long-polling connect is held there. */
+export function postHandler(core: MockCore, url: string): HttpHandler {
+  return http.post(url, async ({ request }) => {
+    let messages: Message[];
+    try {
+      messages = readBatch(await request.text());
+    } catch (error) {
+      const reply = failure({ channel: '/meta/unknown' }, bayeuxError.badRequest((error as Error).message));
+      return HttpResponse.json([reply], { status: 400 });
+    }
+    // Only a long-polling connect is itself the receive channel; the connect POST of a
+    // streaming type passes even when its stream is blocked (that is how clients notice).
+    const connect = messages.find((m) => m.channel === CONNECT);
+    const polling = transportOf(connect?.connectionType) === 'long-poll';
+    const fault = polling ? core.faults.get('long-poll') : undefined;
+    if (fault === 'refuse') return HttpResponse.error();
+    if (fault) return hold(core, 'long-poll', request.signal);
+    core.record(messages);
+    if (polling && core.queued.length > 0) return new HttpResponse(core.queued.shift(), { headers: JSON_HEADERS });
+
+    const abort = new AbortController();
+    request.signal.addEventListener('abort', () => abort.abort(), { once: true });
+    let interrupt!: (response: Response) => void;
+    const interrupted = new Promise<Response>((resolve) => (interrupt = resolve));
+    const held: Held | null = polling
+      ? {
+          transport: 'long-poll',
+          // Aborting drops the engine's hold, so the next connect is not answered into the void.
+          cut: () => (abort.abort(), interrupt(HttpResponse.error())),
+          inject: (raw) => (abort.abort(), interrupt(new HttpResponse(raw, { headers: JSON_HEADERS }))),
+        }
+      : null;
+    if (held) core.held.add(held);
+    try {
+      const engine = core.engine;
+      const answered = engine
+        .handle(messages, { transport: 'http', headers: headersOf(request), signal: abort.signal })
+        .then((replies) => HttpResponse.json(core.outgoing(replies), { headers: JSON_HEADERS }));
+      return await Promise.race([answered, interrupted]);
+    } finally {
+      if (held) core.held.delete(held);
+    }
+  });
+}
+
+/**
+ * `GET <url>/:clientId` for streams. Applies the simulated network to SSE before
+ * msw's `sse()` handler sees the request (returning nothing passes it on), and
+ * serves the iframe-streaming document to `fetch()`.
+ */
+export function streamHandler(core: MockCore, url: string, hasSse: boolean): HttpHandler {
+  return http.get(`${url}/:clientId`, async ({ request, params }) => {
+    const query = new URL(request.url).searchParams;
+    const transport: TransportName | undefined =
+      query.get('connectionType') === 'iframe-streaming'
+        ? 'iframe'
+        : request.headers.get('accept') === 'text/event-stream'
+          ? 'sse'
+          : undefined;
+    if (!transport) return undefined;
+    const fault = core.faults.get(transport);
+    if (fault === 'refuse') return HttpResponse.error();
+    if (fault === 'hang') return hold(core, transport, request.signal);
+    if (transport === 'sse') {
+      if (hasSse) return undefined;
+      return new HttpResponse(
+        'cometkit/testing: no global EventSource existed when createMockServer() ran, so msw could not build its sse() handler. Install a polyfill (e.g. `eventsource`) first.',
+        { status: 501 },
+      );
+    }
+    const origin = query.get('origin') ?? new URL(request.url).origin;
+    return iframeStream(core, String(params.clientId), origin, fault === 'swallow', request.signal);
+  });
+}
+
+/** A held-open iframe-streaming document attached to the engine like the real server's. */
+async function iframeStream(core: MockCore, clientId: string, origin: string, swallow: boolean, signal: AbortSignal): Promise<Response> {
+  const encoder = new TextEncoder();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let open = true;
+  const body = new ReadableStream<Uint8Array>({
+    start: (c) => void (controller = c),
+    cancel: () => void end(),
+  });
+  const write = (text: string) => {
+    // A buffering proxy (`swallow`) keeps every byte, so the parent never even sees the open chunk.
+    if (open && !swallow) controller.enqueue(encoder.encode(text));
+  };
+  const end = () => {
+    if (!open) return false;
+    open = false;
+    core.held.delete(held);
+    core.detach(connection);
+    return true;
+  };
+  const connection = core.connection('iframe-streaming', (m) => write(iframeChunk(JSON.stringify(m))), () => {
+    if (end()) controller.close();
+  });
+  const held: Held = {
+    transport: 'iframe',
+    cut: () => {
+      if (end()) controller.error(new TypeError('cometkit/testing: connection cut'));
+    },
+    inject: (raw) => write(iframeChunk(raw)),
+  };
+  write(iframeDocumentStart(origin));
+  core.held.add(held);
+  signal.addEventListener('abort', end, { once: true });
+  if (!(await connection.engine.attach(clientId, connection))) {
+    write(iframeChunk(JSON.stringify(core.outgoing([unknownClientReply(clientId)]))));
+    connection.close();
+  }
+  return new HttpResponse(body, {
+    headers: {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+    },
+  });
+}

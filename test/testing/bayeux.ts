@@ -1,0 +1,56 @@
+/**
+ * Raw Bayeux over `fetch`, for the tests of `cometkit/testing`. They exist
+ * because those tests must not depend on the client SDK (written separately):
+ * each helper sends exactly what docs/wire.md describes and returns what came
+ * back. Extend it with one small function per message kind, never with client
+ * logic (retries, state): a test should read as the wire exchange it checks.
+ */
+import type { Message } from '../../src/protocol/message.js';
+
+/** The endpoint every mock test uses. */
+export const URL_ = 'http://localhost/cometd';
+
+let nextId = 0;
+/** A fresh message id, as clients put on every message. */
+export const id = (): string => String(++nextId);
+
+/** POST one batch (or raw text) and return the status and the parsed replies. */
+export async function post(batch: Message[] | string): Promise<{ status: number; body: Message[] }> {
+  const response = await fetch(URL_, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: typeof batch === 'string' ? batch : JSON.stringify(batch),
+  });
+  return { status: response.status, body: (await response.json()) as Message[] };
+}
+
+/** Handshake with the `ack` extension (unless `ack` is false) and return the clientId. */
+export async function handshake(ack = true): Promise<string> {
+  const { body } = await post([
+    {
+      channel: '/meta/handshake',
+      id: id(),
+      version: '1.0',
+      supportedConnectionTypes: ['websocket', 'eventsource', 'long-polling', 'iframe-streaming'],
+      ...(ack ? { ext: { ack: true } } : {}),
+    },
+  ]);
+  const reply = body[0]!;
+  if (!reply.successful || !reply.clientId) throw new Error(`Expected a successful handshake but got ${JSON.stringify(body)}`);
+  return reply.clientId;
+}
+
+/** A `/meta/connect` message. */
+export const connectMessage = (clientId: string, connectionType: string, ack?: number): Message => ({
+  channel: '/meta/connect',
+  id: id(),
+  clientId,
+  connectionType,
+  ...(ack === undefined ? {} : { ext: { ack } }),
+});
+
+/** Subscribe over POST and return the reply. */
+export async function subscribe(clientId: string, subscription: string): Promise<Message> {
+  const { body } = await post([{ channel: '/meta/subscribe', id: id(), clientId, subscription }]);
+  return body[0]!;
+}
