@@ -25,7 +25,6 @@ export class CometServer {
   readonly #engine: Engine;
   readonly #websocket: WebSocketTransport;
   readonly #streams = new Set<HttpStream>();
-  readonly #detachers: Array<() => void> = [];
   #heartbeat: ReturnType<typeof setInterval> | null = null;
   #closed = false;
 
@@ -53,17 +52,15 @@ export class CometServer {
       for (const listener of previous) listener.call(server, req, res);
     };
     const onUpgrade: UpgradeListener = (req, socket, head) => {
-      if (this.#owns(req) && !this.#closed) return this.#websocket.upgrade(req, socket, head);
+      if (this.#owns(req)) {
+        if (!this.#closed) return this.#websocket.upgrade(req, socket, head);
+        return void socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      }
       // Another listener may own this upgrade; if we are the only one, nobody will answer it.
       if (server.listenerCount('upgrade') === 1) socket.destroy();
     };
     server.on('request', onRequest);
     server.on('upgrade', onUpgrade);
-    this.#detachers.push(() => {
-      server.off('request', onRequest);
-      server.off('upgrade', onUpgrade);
-      for (const listener of previous) server.on('request', listener);
-    });
     this.#heartbeat ??= setInterval(() => {
       for (const stream of this.#streams) stream.heartbeat(this.options.heartbeat / 2);
     }, this.options.heartbeat / 2);
@@ -81,8 +78,9 @@ export class CometServer {
   }
 
   /**
-   * Answer every held connect, end every stream and socket, stop the timers and
-   * give the HTTP server's listeners back. The HTTP server itself stays open.
+   * Answer every held connect, end every stream and socket and stop the timers.
+   * The HTTP server stays open (close it yourself); requests under `path` are
+   * answered `503` from now on, other requests still reach the app.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -91,7 +89,6 @@ export class CometServer {
     await this.#engine.close();
     for (const stream of [...this.#streams]) stream.close();
     this.#websocket.close();
-    for (const detach of this.#detachers.splice(0)) detach();
   }
 
   #owns(req: IncomingMessage): boolean {
@@ -116,7 +113,8 @@ export class CometServer {
         return await handleJsonp(req, res, url.searchParams, this.#engine, this.options);
       }
       if (req.method === 'GET' && rest !== '' && !rest.includes('/')) {
-        const clientId = decodeURIComponent(rest);
+        const clientId = safeDecode(rest);
+        if (clientId === null) return sendJson(res, 400, errorBatch('400::Expected a URL-encoded clientId'));
         if (url.searchParams.get('connectionType') === 'iframe-streaming') {
           return await handleIframe(req, res, clientId, url.searchParams.get('origin'), this.#engine, this.options, this.#streams);
         }
@@ -129,5 +127,13 @@ export class CometServer {
       // A bug or a failing store must cost one request, never the process.
       sendJson(res, 500, errorBatch('500::Server error'));
     }
+  }
+}
+
+function safeDecode(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
   }
 }

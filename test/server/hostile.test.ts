@@ -1,0 +1,107 @@
+// @vitest-environment node
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeAll, connect, handshake, post, start, subscribe } from './helpers.js';
+
+afterEach(closeAll);
+
+/** After each hostile request the server must still serve a normal session. */
+async function stillServes(url: string): Promise<void> {
+  const clientId = await handshake(url);
+  expect((await connect(url, clientId)).body[0]).toMatchObject({ successful: true });
+}
+
+describe('hostile input', () => {
+  it.each([
+    ['malformed JSON', '[{"channel":'],
+    ['a lone object', '{"channel":"/meta/handshake"}'],
+    ['an empty array', '[]'],
+    ['a message without channel', '[{"id":"1"}]'],
+    ['a non-string channel', '[{"channel":42}]'],
+    ['null inside the batch', '[null]'],
+    ['a number', '42'],
+    ['an empty body', ''],
+  ])('answers %s with 400 and a Bayeux error array', async (_name, body) => {
+    const { url } = await start();
+    const res = await post(url, body);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual([{ channel: '/meta/unknown', successful: false, error: expect.stringMatching(/^400::Expected /) }]);
+    await stillServes(url);
+  });
+
+  it('answers a body over maxBodyBytes with 413', async () => {
+    const { url } = await start({ maxBodyBytes: 1024 });
+    const huge = JSON.stringify([{ channel: '/meta/handshake', data: 'x'.repeat(4096) }]);
+    const res = await post(url, huge);
+    expect(res.status).toBe(413);
+    expect(res.body[0]).toMatchObject({ successful: false, error: expect.stringMatching(/^413::/) });
+    await stillServes(url);
+  });
+
+  it('answers a multi-megabyte body with 413 without reading it all', async () => {
+    const { url } = await start();
+    const res = await post(url, 'x'.repeat(3 << 20));
+    expect(res.status).toBe(413);
+    await stillServes(url);
+  });
+
+  it('fails a connect with an unknown or missing connectionType with a clear error', async () => {
+    const { url } = await start();
+    const clientId = await handshake(url);
+    const unknown = await connect(url, clientId, undefined, 'carrier-pigeon');
+    expect(unknown.body).toEqual([
+      { id: 'c', channel: '/meta/connect', clientId, successful: false, error: '301:carrier-pigeon:Connection type not supported' },
+    ]);
+    const missing = await post(url, [{ channel: '/meta/connect', clientId, id: 'm' }]);
+    expect(missing.body[0]).toMatchObject({ successful: false, error: '400:connectionType:Missing required parameter' });
+  });
+
+  it('fails a handshake without a common connection type or with a wrong version', async () => {
+    const { url } = await start();
+    const none = await post(url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['flash'] }]);
+    expect(none.body[0]).toMatchObject({ successful: false, error: '301:flash:Connection types not supported' });
+    const version = await post(url, [{ channel: '/meta/handshake', version: '2.0', supportedConnectionTypes: ['long-polling'] }]);
+    expect(version.body[0]).toMatchObject({ successful: false, error: '300:2.0:Version mismatch' });
+  });
+
+  it('treats __proto__ keys as plain data and pollutes no prototype', async () => {
+    const { url, comet } = await start();
+    const clientId = await handshake(url);
+    await subscribe(url, clientId, '/a');
+    const raw = `[{"channel":"/a","clientId":"${clientId}","id":"1","data":{"__proto__":{"polluted":true},"x":1},"ext":{"__proto__":{"polluted":true}},"__proto__":{"polluted":true}}]`;
+    const res = await post(url, raw);
+    expect(res.body[0]).toMatchObject({ successful: true });
+    const evil = await post(url, `[{"channel":"/meta/subscribe","clientId":"${clientId}","subscription":"/__proto__"},{"channel":"/meta/handshake","__proto__":{"version":"1.0"}}]`);
+    expect(evil.body[0]).toMatchObject({ successful: true });
+    expect(evil.body[1]).toMatchObject({ successful: false });
+    await comet.publish('/a', 2);
+    const { body } = await connect(url, clientId);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(body[1]!.data))).toEqual(JSON.parse('{"__proto__":{"polluted":true},"x":1}'));
+  });
+
+  it('rejects invalid channel names and subscriptions', async () => {
+    const { url } = await start();
+    const clientId = await handshake(url);
+    for (const subscription of ['no-slash', '/a//b', '/a/**/b', '/' + 'x'.repeat(2000)]) {
+      const { body } = await post(url, [{ channel: '/meta/subscribe', clientId, subscription }]);
+      expect(body[0]).toMatchObject({ successful: false, error: expect.stringMatching(/^405:/) });
+    }
+    const { body } = await post(url, [{ channel: 'nope', clientId, data: 1 }]);
+    expect(body[0]).toMatchObject({ successful: false, error: '405:nope:Invalid channel' });
+  });
+
+  it('answers unknown methods and paths under the endpoint with an error, not a crash', async () => {
+    const { url } = await start();
+    expect((await fetch(url, { method: 'PUT' })).status).toBe(405);
+    expect((await fetch(`${url}/a/b/c`)).status).toBe(400);
+    expect((await fetch(`${url}/%E0%A4%A`, { headers: { accept: 'text/event-stream' } })).status).toBe(400);
+    await stillServes(url);
+  });
+
+  it('throws a CometError for a server-side publish to a channel it cannot broadcast on', async () => {
+    const { comet } = await start();
+    for (const channel of ['/meta/x', '/service/x', '/a/*', 'bad']) {
+      await expect(comet.publish(channel, 1)).rejects.toMatchObject({ name: 'CometError', code: 'bad_channel' });
+    }
+  });
+});

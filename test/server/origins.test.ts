@@ -1,0 +1,68 @@
+// @vitest-environment node
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeAll, handshake, openSocket, openStream, post, start } from './helpers.js';
+
+afterEach(closeAll);
+
+const HANDSHAKE = [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }];
+
+describe('allowedOrigins', () => {
+  it('allows requests without an Origin and same-origin requests by default', async () => {
+    const { url, port } = await start();
+    expect((await post(url, HANDSHAKE)).status).toBe(200);
+    const same = await post(url, HANDSHAKE, { origin: `http://127.0.0.1:${port}` });
+    expect(same.status).toBe(200);
+  });
+
+  it('refuses cross-origin POSTs by default and allows listed origins with CORS headers', async () => {
+    const { url } = await start({ allowedOrigins: ['https://app.example'] });
+    const evil = await post(url, HANDSHAKE, { origin: 'https://evil.example' });
+    expect(evil.status).toBe(403);
+    expect(evil.body[0]).toMatchObject({ successful: false, error: expect.stringMatching(/^403::/) });
+    expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+    const app = await post(url, HANDSHAKE, { origin: 'https://app.example' });
+    expect(app.status).toBe(200);
+    expect(app.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(app.headers.get('vary')).toBe('Origin');
+  });
+
+  it('answers preflight requests for allowed origins only', async () => {
+    const { url } = await start({ allowedOrigins: ['https://app.example'] });
+    const ok = await fetch(url, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(ok.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(ok.headers.get('access-control-allow-headers')).toBe('content-type');
+    const evil = await fetch(url, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    expect(evil.status).toBe(403);
+  });
+
+  it('checks the Origin of EventSource streams', async () => {
+    const { url } = await start({ allowedOrigins: ['https://app.example'] });
+    const clientId = await handshake(url);
+    const evil = await openStream(`${url}/${clientId}`, { accept: 'text/event-stream', origin: 'https://evil.example' });
+    expect(evil.status).toBe(403);
+    const app = await openStream(`${url}/${clientId}`, { accept: 'text/event-stream', origin: 'https://app.example' });
+    expect(app.status).toBe(200);
+    expect(app.headers['access-control-allow-origin']).toBe('https://app.example');
+  });
+
+  it('rejects a WebSocket upgrade from a foreign origin with 403', async () => {
+    const { url, port } = await start({ allowedOrigins: ['https://app.example'] });
+    await expect(openSocket(url, { origin: 'https://evil.example' })).rejects.toThrow('status 403');
+    await expect(openSocket(url, { origin: 'https://app.example' })).resolves.toBeDefined();
+    await expect(openSocket(url, { origin: `http://127.0.0.1:${port}` })).resolves.toBeDefined();
+    await expect(openSocket(url)).resolves.toBeDefined();
+  });
+
+  it('accepts a predicate or "*"', async () => {
+    const fn = await start({ allowedOrigins: (origin) => origin.endsWith('.trusted.example') });
+    expect((await post(fn.url, HANDSHAKE, { origin: 'https://a.trusted.example' })).status).toBe(200);
+    expect((await post(fn.url, HANDSHAKE, { origin: 'https://trusted.example.evil' })).status).toBe(403);
+    const any = await start({ allowedOrigins: '*' });
+    expect((await post(any.url, HANDSHAKE, { origin: 'https://anyone.example' })).status).toBe(200);
+  });
+});
