@@ -29,8 +29,11 @@ export function sseHandler(core: MockCore, url: string): HttpHandler {
     });
     const held: Held = {
       transport: 'sse',
+      // Ending the body looks the same to an EventSource as a cut (an `error` event, then
+      // it reconnects). msw's `client.error()` rejects reads with `undefined`, which
+      // crashes the `eventsource` polyfill (it reads `err.name`), so it is not used.
       cut: () => {
-        if (end()) client.error();
+        if (end()) client.close();
       },
       inject: send,
     };
