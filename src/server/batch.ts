@@ -43,6 +43,9 @@ function clean(raw: Record<string, unknown>): Message {
   if (Array.isArray(raw.supportedConnectionTypes)) {
     m.supportedConnectionTypes = raw.supportedConnectionTypes.filter((s): s is string => typeof s === 'string');
   }
+  if (isRecord(raw.advice) && typeof raw.advice.timeout === 'number' && Number.isFinite(raw.advice.timeout)) {
+    m.advice = { timeout: raw.advice.timeout };
+  }
   if (typeof raw.version === 'string') m.version = raw.version;
   if (typeof raw.minimumVersion === 'string') m.minimumVersion = raw.minimumVersion;
   return m;

@@ -243,7 +243,9 @@ export class Engine {
   async sweep(): Promise<void> {
     const now = this.#clock.now();
     const alive: Promise<unknown>[] = [];
-    for (const [id, link] of this.#links) if (link.held || link.connection) alive.push(this.#store.touch(id, now));
+    // A held connect proves the client is there. An attached socket or stream does not (a peer can vanish
+    // without a FIN), so those clients stay alive through the connects they keep sending instead.
+    for (const [id, link] of this.#links) if (link.held) alive.push(this.#store.touch(id, now));
     await Promise.all(alive);
     for (const id of await this.#store.expired(now - this.#sessionTimeout)) await this.#remove(id, 'timeout');
   }
@@ -360,12 +362,14 @@ export class Engine {
     link.held = held;
     const first = !link.connected;
     link.connected = true;
-    if (first || this.#closed) {
+    // A client may ask for a shorter hold (advice.timeout, Bayeux §5.3; Faye honours it too), never a longer one.
+    const hold = Math.min(this.#timeout, Math.max(0, message.advice?.timeout ?? this.#timeout));
+    if (first || hold === 0 || this.#closed) {
       // Answer at once, with whatever was already waiting for this client.
       await this.#flush(clientId);
       this.#release(link, held);
     } else {
-      held.timer = this.#clock.setTimeout(() => this.#release(link, held), this.#timeout);
+      held.timer = this.#clock.setTimeout(() => this.#release(link, held), hold);
       this.#schedule(clientId);
     }
     return later ? { later } : [];

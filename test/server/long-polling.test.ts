@@ -171,3 +171,15 @@ describe('long-polling', () => {
     expect(listener).not.toHaveBeenCalled();
   });
 });
+
+describe('client advice', () => {
+  it('holds a connect no longer than the timeout the client asks for', async () => {
+    const { url } = await start({ timeout: 5_000 });
+    const clientId = await handshake(url);
+    await connect(url, clientId);
+    const started = Date.now();
+    const { body } = await post(url, [{ channel: '/meta/connect', clientId, connectionType: 'long-polling', advice: { timeout: 0 } }]);
+    expect(body[0]).toMatchObject({ successful: true });
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});

@@ -95,3 +95,16 @@ describe('websocket', () => {
     expect(http.STATUS_CODES[res.status]).toBe('OK');
   });
 });
+
+describe('websocket session timeout', () => {
+  it('removes a client whose socket stays open but which stops connecting, and closes the socket', async () => {
+    const { url, comet } = await start({ timeout: 100, sessionTimeout: 300 });
+    const onDisconnect = vi.fn();
+    comet.on('disconnect', onDisconnect);
+    const clientId = await handshake(url);
+    const socket = await openSocket(url);
+    socket.send([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: '1' }]);
+    await vi.waitFor(() => expect(onDisconnect).toHaveBeenCalledWith({ clientId, reason: 'timeout' }), { timeout: 3_000 });
+    expect((await socket.closed).code).toBe(1000);
+  });
+});
