@@ -46,6 +46,9 @@
  *
  * Timers: one periodic sweep removes sessions idle for `sessionTimeout`, and a
  * held connect has one timer; deliveries never start timers.
+ *
+ * (Over 400 lines because of this contract and the re-exports that make this
+ * file the one import adapters need; per-session delivery state is in link.ts.)
  */
 import { CometError } from '../errors.js';
 import { isMeta, isService, isValidChannel, isWildcard } from '../protocol/channel.js';
@@ -64,7 +67,10 @@ import {
 } from './engine-options.js';
 import { runExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { MemoryStore } from './memory-store.js';
-import type { BacklogEntry, SessionInfo, Store } from './store.js';
+import type { SessionInfo, Store } from './store.js';
+import type { Connection } from './connection.js';
+import { Link, type Held } from './link.js';
+import { defaultClock, defaultRandomId } from './defaults.js';
 
 export { readBatch, toMessages } from './batch.js';
 export { failure, bayeuxError, HANDSHAKE_ADVICE } from './bayeux-error.js';
@@ -73,19 +79,7 @@ export type { Clock, EngineOptions, ServerEvents, DisconnectReason } from './eng
 export type { Extension, ExtensionContext } from './extensions.js';
 export type { Store, SessionInfo, BacklogEntry } from './store.js';
 export { MemoryStore } from './memory-store.js';
-
-/**
- * Something that carries batches to one client for longer than one request: a
- * WebSocket, an EventSource stream, an iframe stream. Adapters implement it.
- */
-export interface Connection {
-  /** The Bayeux connectionType it carries, e.g. `'websocket'` or `'eventsource'`. */
-  readonly connectionType: string;
-  /** Write one batch now. Must not throw; a dead connection ignores it (and calls `engine.detach`). */
-  send(messages: Message[]): void;
-  /** End it: the engine is done with it (replaced by a newer one, session gone, engine closing). */
-  close(): void;
-}
+export type { Connection } from './connection.js';
 
 /** Where a batch came from; every field is optional. */
 export interface RequestContext {
@@ -99,53 +93,8 @@ export interface RequestContext {
   signal?: AbortSignal;
 }
 
-/** A `/meta/connect` waiting to be answered. */
-interface Held {
-  reply: Message;
-  timer: unknown;
-  /** Polling: resolves the request with the reply and any deliveries. */
-  resolve?: (messages: Message[]) => void;
-  /** WebSocket: the reply is written to this connection. */
-  connection?: Connection;
-}
-
-/** Process-local state of one session: what is attached here and what was written to it. */
-interface Link {
-  ack: boolean;
-  /** A connect was answered already (the first one is answered at once). */
-  connected: boolean;
-  /** Highest seq written to the current receiver: the next flush starts after it. */
-  sent: number;
-  /** Highest ack the client sent here. */
-  acked: number;
-  held: Held | null;
-  connection: Connection | null;
-  flushing: boolean;
-  again: boolean;
-  scheduled: boolean;
-}
-
 /** A held connect's replies, kept apart so later messages in the batch are not delayed. */
 type Outcome = Message[] | { later: Promise<Message[]> };
-
-const defaultClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const handle = globalThis.setTimeout(fn, ms) as unknown as { unref?: () => void };
-    // A held connect or the sweep must never keep a Node process alive by itself.
-    handle?.unref?.();
-    return handle;
-  },
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
-function defaultRandomId(): string {
-  const bytes = new Uint8Array(16);
-  globalThis.crypto.getRandomValues(bytes);
-  let out = '';
-  for (const b of bytes) out += b.toString(36).padStart(2, '0');
-  return out;
-}
 
 /** A failed reply for a request from an unknown or expired client. */
 export const unknownClientReply = (clientId: string, channel = CONNECT): Message =>
@@ -169,7 +118,8 @@ export class Engine {
   readonly #ownsStore: boolean;
   readonly #clock: Clock;
   readonly #randomId: () => string;
-  readonly #emitter = new Emitter<ServerEvents>();
+  // A throwing listener is the app's bug: report it, but never let it fail the request that triggered it.
+  readonly #emitter = new Emitter<ServerEvents>((error) => console.error('cometkit: a server event listener threw', error));
   readonly #links = new Map<string, Link>();
   readonly #connections = new Map<Connection, string>();
   readonly #unwatch: () => void;
@@ -226,7 +176,7 @@ export class Engine {
     const link = this.#links.get(clientId);
     if (link?.connection !== connection) return;
     link.connection = null;
-    if (link.held?.connection === connection) this.#drop(link);
+    if (link.held?.connection === connection) link.drop();
     // The session timeout counts from the moment the client lost its connection.
     this.#store.touch(clientId, this.#clock.now()).catch(() => {});
   }
@@ -257,7 +207,7 @@ export class Engine {
     this.#clock.clearTimeout(this.#sweepTimer);
     this.#unwatch();
     for (const link of this.#links.values()) {
-      if (link.held) this.#release(link, link.held);
+      if (link.held) link.release(link.held);
       link.connection?.close();
       link.connection = null;
     }
@@ -350,12 +300,12 @@ export class Engine {
     const polling = POLLING_TYPES.has(type) || !context.connection;
     if (!polling && context.connection) this.#setConnection(clientId, link, context.connection, from);
     else link.sent = from;
-    if (link.held) this.#release(link, link.held);
+    if (link.held) link.release(link.held);
     const held: Held = { reply, timer: null };
     let later: Promise<Message[]> | null = null;
     if (polling) {
       later = new Promise((resolve) => (held.resolve = resolve));
-      context.signal?.addEventListener('abort', () => this.#drop(link, held), { once: true });
+      context.signal?.addEventListener('abort', () => link.drop(held), { once: true });
     } else {
       held.connection = context.connection!;
     }
@@ -366,10 +316,10 @@ export class Engine {
     const hold = Math.min(this.#timeout, Math.max(0, message.advice?.timeout ?? this.#timeout));
     if (first || hold === 0 || this.#closed) {
       // Answer at once, with whatever was already waiting for this client.
-      await this.#flush(clientId);
-      this.#release(link, held);
+      await this.#flush(link);
+      link.release(held);
     } else {
-      held.timer = this.#clock.setTimeout(() => this.#release(link, held), hold);
+      held.timer = this.#clock.setTimeout(() => link.release(held), hold);
       this.#schedule(clientId);
     }
     return later ? { later } : [];
@@ -437,20 +387,7 @@ export class Engine {
 
   #link(clientId: string, session: SessionInfo): Link {
     let link = this.#links.get(clientId);
-    if (!link) {
-      link = {
-        ack: session.ack,
-        connected: false,
-        sent: session.acked,
-        acked: session.acked,
-        held: null,
-        connection: null,
-        flushing: false,
-        again: false,
-        scheduled: false,
-      };
-      this.#links.set(clientId, link);
-    }
+    if (!link) this.#links.set(clientId, (link = new Link(clientId, session.ack, session.acked, this.#clock)));
     return link;
   }
 
@@ -462,13 +399,13 @@ export class Engine {
       const other = this.#links.get(previousOwner);
       if (other?.connection === connection) {
         other.connection = null;
-        if (other.held?.connection === connection) this.#drop(other);
+        if (other.held?.connection === connection) other.drop();
       }
     }
     const old = link.connection;
     if (old) {
       this.#connections.delete(old);
-      if (link.held?.connection === old) this.#drop(link);
+      if (link.held?.connection === old) link.drop();
       old.close();
     }
     link.connection = connection;
@@ -477,24 +414,8 @@ export class Engine {
     this.#schedule(clientId);
   }
 
-  /** Answer a held connect (with `messages` after its reply, for polling). */
-  #release(link: Link, held: Held, messages: Message[] = []): void {
-    if (link.held === held) link.held = null;
-    this.#clock.clearTimeout(held.timer);
-    if (held.resolve) held.resolve([held.reply, ...messages]);
-    else if (held.connection && link.connection === held.connection) held.connection.send([held.reply]);
-    held.resolve = undefined;
-    held.connection = undefined;
-  }
-
-  /** Forget a held connect that can no longer be answered. */
-  #drop(link: Link, held: Held | null = link.held): void {
-    if (!held) return;
-    if (link.held === held) link.held = null;
-    this.#clock.clearTimeout(held.timer);
-    held.resolve?.([]);
-    held.resolve = undefined;
-    held.connection = undefined;
+  #flush(link: Link): Promise<void> {
+    return link.flush(this.#store, this.#backlog, () => this.#links.get(link.clientId) === link).catch(() => {});
   }
 
   #schedule(clientId: string): void {
@@ -504,48 +425,15 @@ export class Engine {
     // Deliveries enqueued in the same tick leave in one batch.
     queueMicrotask(() => {
       link.scheduled = false;
-      this.#flush(clientId).catch(() => {});
+      this.#flush(link);
     });
-  }
-
-  /** Write every entry after `link.sent` to the held poll or the attached connection. */
-  async #flush(clientId: string): Promise<void> {
-    const link = this.#links.get(clientId);
-    if (!link) return;
-    if (link.flushing) {
-      link.again = true;
-      return;
-    }
-    link.flushing = true;
-    try {
-      do {
-        link.again = false;
-        if (!link.held?.resolve && !link.connection) break;
-        const entries = (await this.#store.pending(clientId, link.sent)).filter((e) => e.seq > link.sent);
-        if (entries.length === 0 || this.#links.get(clientId) !== link) continue;
-        const poll = link.held?.resolve ? link.held : null;
-        const connection = link.connection;
-        if (!poll && !connection) continue;
-        const messages = link.ack ? entries.map(withSeq) : entries.map((e) => e.message);
-        link.sent = entries[entries.length - 1]!.seq;
-        if (poll) this.#release(link, poll, messages);
-        else connection!.send(messages);
-        if (!link.ack) await this.#store.acknowledge(clientId, link.sent);
-        else if (link.held?.connection && link.sent - link.acked >= this.#backlog / 2) {
-          // Over a socket acks only travel on connects: answer the held one early so the next carries an ack.
-          this.#release(link, link.held);
-        }
-      } while (link.again);
-    } finally {
-      link.flushing = false;
-    }
   }
 
   async #remove(clientId: string, reason: DisconnectReason, keep?: Connection): Promise<void> {
     const link = this.#links.get(clientId);
     this.#links.delete(clientId);
     if (link) {
-      if (link.held) this.#release(link, link.held);
+      if (link.held) link.release(link.held);
       if (link.connection) {
         this.#connections.delete(link.connection);
         if (link.connection !== keep) link.connection.close();
@@ -572,9 +460,4 @@ export class Engine {
 /** `fields`, with the request's `id` first as Bayeux replies echo it. */
 function withId(request: Message, fields: Message): Message {
   return request.id === undefined ? fields : { id: request.id, ...fields };
-}
-
-/** A backlog entry as written to an ack client: its seq in `ext`. */
-function withSeq(entry: BacklogEntry): Message {
-  return { ...entry.message, ext: { ...entry.message.ext, seq: entry.seq } };
 }

@@ -1,0 +1,106 @@
+import type { Message } from '../protocol/message.js';
+import type { Connection } from './connection.js';
+import type { Clock } from './engine-options.js';
+import type { BacklogEntry, Store } from './store.js';
+
+/** A `/meta/connect` waiting to be answered. */
+export interface Held {
+  reply: Message;
+  timer: unknown;
+  /** Polling: resolves the request with the reply and any deliveries. */
+  resolve?: ((messages: Message[]) => void) | undefined;
+  /** WebSocket: the reply is written to this connection. */
+  connection?: Connection | undefined;
+}
+
+/**
+ * Process-local state of one session: the held connect and the attached
+ * connection in this process, and how far its backlog was written to them.
+ * Shared state (the backlog itself) stays in the `Store`; this never goes there.
+ */
+export class Link {
+  /** A connect was answered already (the first one is answered at once). */
+  connected = false;
+  /** Highest seq written to the current receiver: the next flush starts after it. */
+  sent: number;
+  /** Highest ack the client sent here. */
+  acked: number;
+  held: Held | null = null;
+  connection: Connection | null = null;
+  /** A flush is queued for the end of this tick. */
+  scheduled = false;
+  #flushing = false;
+  #again = false;
+
+  constructor(
+    readonly clientId: string,
+    /** The client asked for the `ack` extension. */
+    readonly ack: boolean,
+    acked: number,
+    readonly clock: Clock,
+  ) {
+    this.sent = acked;
+    this.acked = acked;
+  }
+
+  /** Answer a held connect (with `messages` after its reply, for polling). */
+  release(held: Held, messages: Message[] = []): void {
+    if (this.held === held) this.held = null;
+    this.clock.clearTimeout(held.timer);
+    if (held.resolve) held.resolve([held.reply, ...messages]);
+    else if (held.connection && this.connection === held.connection) held.connection.send([held.reply]);
+    held.resolve = undefined;
+    held.connection = undefined;
+  }
+
+  /** Forget a held connect that can no longer be answered. */
+  drop(held: Held | null = this.held): void {
+    if (!held) return;
+    if (this.held === held) this.held = null;
+    this.clock.clearTimeout(held.timer);
+    held.resolve?.([]);
+    held.resolve = undefined;
+    held.connection = undefined;
+  }
+
+  /**
+   * Write every backlog entry after `sent` to the held poll (releasing it) or
+   * to the attached connection. Calls overlapping a running flush make it loop
+   * once more instead of running in parallel, so entries leave in seq order.
+   * `live()` turns false once the session is gone.
+   */
+  async flush(store: Store, backlog: number, live: () => boolean): Promise<void> {
+    if (this.#flushing) {
+      this.#again = true;
+      return;
+    }
+    this.#flushing = true;
+    try {
+      do {
+        this.#again = false;
+        if (!this.held?.resolve && !this.connection) break;
+        const entries = (await store.pending(this.clientId, this.sent)).filter((e) => e.seq > this.sent);
+        if (entries.length === 0 || !live()) continue;
+        const poll = this.held?.resolve ? this.held : null;
+        const connection = this.connection;
+        if (!poll && !connection) continue;
+        const messages = this.ack ? entries.map(withSeq) : entries.map((e) => e.message);
+        this.sent = entries[entries.length - 1]!.seq;
+        if (poll) this.release(poll, messages);
+        else connection!.send(messages);
+        if (!this.ack) await store.acknowledge(this.clientId, this.sent);
+        else if (this.held?.connection && this.sent - this.acked >= backlog / 2) {
+          // Over a socket acks only travel on connects: answer the held one early so the next carries an ack.
+          this.release(this.held);
+        }
+      } while (this.#again);
+    } finally {
+      this.#flushing = false;
+    }
+  }
+}
+
+/** A backlog entry as written to an ack client: its seq in `ext`. */
+function withSeq(entry: BacklogEntry): Message {
+  return { ...entry.message, ext: { ...entry.message.ext, seq: entry.seq } };
+}
