@@ -61,9 +61,11 @@ export class CometServer {
     };
     server.on('request', onRequest);
     server.on('upgrade', onUpgrade);
+    // One timer for every stream: each tick writes `[]` to the streams idle for about `heartbeat`, so a
+    // stream hears from the server at least every 1.25 × heartbeat however its writes fall.
     this.#heartbeat ??= setInterval(() => {
-      for (const stream of this.#streams) stream.heartbeat(this.options.heartbeat / 2);
-    }, this.options.heartbeat / 2);
+      for (const stream of this.#streams) stream.heartbeat(this.options.heartbeat * 0.95);
+    }, this.options.heartbeat / 4);
     this.#heartbeat.unref();
   }
 

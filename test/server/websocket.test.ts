@@ -25,6 +25,19 @@ describe('websocket', () => {
     expect(socket.batches[3]).toEqual([{ channel: '/stocks/nyse/ACME', data: { price: 44 }, id: expect.any(String) }]);
   });
 
+  it('publishes from the socket to subscribers on every connection type', async () => {
+    const { url } = await start({ timeout: 5_000 });
+    const poller = await handshake(url);
+    await subscribe(url, poller, '/chat/*');
+    await post(url, [{ channel: '/meta/connect', clientId: poller, connectionType: 'long-polling' }]);
+    const poll = post(url, [{ channel: '/meta/connect', clientId: poller, connectionType: 'long-polling' }]);
+    const clientId = await handshake(url);
+    const socket = await openSocket(url);
+    socket.send([{ channel: '/chat/lobby', clientId, data: { text: 'hi' }, id: 'p' }]);
+    await vi.waitFor(() => expect(socket.batches[0]).toEqual([{ id: 'p', channel: '/chat/lobby', clientId, successful: true }]));
+    expect((await poll).body[1]).toEqual({ channel: '/chat/lobby', data: { text: 'hi' }, id: expect.any(String) });
+  });
+
   it('answers a held connect on the socket after timeout', async () => {
     const { url } = await start({ timeout: 200 });
     const clientId = await handshake(url);
