@@ -75,8 +75,13 @@ export class WebSocketTransport {
     } catch (error) {
       return connection.send(errorBatch(`400::${isCometError(error) ? error.message : 'Bad request'}`));
     }
-    const replies = await this.engine.handle(messages, { transport: 'websocket', connection, headers: req.headers });
-    if (replies.length > 0) connection.send(replies);
+    try {
+      const replies = await this.engine.handle(messages, { transport: 'websocket', connection, headers: req.headers });
+      if (replies.length > 0) connection.send(replies);
+    } catch {
+      // A failing store must cost one batch, never the socket or the process.
+      connection.send(errorBatch('500::Server error'));
+    }
   }
 }
 
