@@ -1,0 +1,66 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createClient, type CometClient, type TransportName } from '../../src/index.js';
+import { startServer, type RunningServer } from '../helpers/reference-server.js';
+
+// Node has WebSocket (vitest runs with --experimental-websocket), an EventSource
+// polyfill (test/setup.ts) and fetch, but no DOM: the iframe transport is proven
+// in Chromium (test/browser).
+const transports: TransportName[] = ['websocket', 'sse', 'long-poll'];
+
+let server: RunningServer;
+const clients: CometClient[] = [];
+
+beforeEach(async () => {
+  server = await startServer();
+});
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.disconnect()));
+  await server.stop();
+});
+
+function client(transport: TransportName) {
+  const c = createClient({ url: server.url, transports: [transport], rememberTransport: false });
+  clients.push(c);
+  return c;
+}
+
+describe.each(transports)('%s against the reference server', (transport) => {
+  it('connects, subscribes, receives in order, publishes and disconnects', async () => {
+    const c = client(transport);
+    await c.connect();
+    expect(c.transport).toBe(transport);
+    expect(c.state).toBe('connected');
+
+    const got: number[] = [];
+    const sub = c.subscribe<{ n: number }>('/numbers/*', (data) => got.push(data.n));
+    await sub.ready;
+    for (let n = 0; n < 50; n++) void server.comet.publish(`/numbers/${n % 3}`, { n });
+    await vi.waitFor(() => expect(got).toHaveLength(50));
+    expect(got).toEqual([...Array(50).keys()]);
+
+    const echoed = vi.fn();
+    c.subscribe('/chat/lobby', echoed);
+    await c.publish('/chat/lobby', { text: 'hi' });
+    await vi.waitFor(() => expect(echoed).toHaveBeenCalledWith({ text: 'hi' }, expect.objectContaining({ channel: '/chat/lobby' })));
+
+    await sub.unsubscribe();
+    void server.comet.publish('/numbers/1', { n: 99 });
+    await c.publish('/chat/lobby', { text: 'after' });
+    await vi.waitFor(() => expect(echoed).toHaveBeenCalledTimes(2));
+    expect(got).not.toContain(99);
+
+    await c.disconnect();
+    expect(c.state).toBe('closed');
+    expect(c.transport).toBeNull();
+  });
+
+  it('delivers between two clients', async () => {
+    const a = client(transport);
+    const b = client(transport);
+    const seen = vi.fn();
+    await b.subscribe('/room/1', seen).ready;
+    await a.publish('/room/1', { from: 'a' });
+    await vi.waitFor(() => expect(seen).toHaveBeenCalledWith({ from: 'a' }, expect.anything()));
+  });
+});
