@@ -101,9 +101,26 @@ export function streamHandler(core: MockCore, url: string, hasSse: boolean): Htt
         { status: 501 },
       );
     }
-    const origin = query.get('origin') ?? new URL(request.url).origin;
+    const origin = pageOrigin(query.get('origin'));
+    if (!origin) {
+      // The reference server's answer; the mock allows every well-formed origin (it has no allow-list).
+      return HttpResponse.json([failure({ channel: '/meta/unknown' }, '403::Expected an allowed page origin in the origin parameter')], {
+        status: 403,
+      });
+    }
     return iframeStream(core, String(params.clientId), origin, fault === 'swallow', request.signal);
   });
+}
+
+/** `origin` when it is a plain http(s) page origin, else `null` (as the reference server checks it). */
+function pageOrigin(origin: string | null): string | null {
+  if (!origin) return null;
+  try {
+    const url = new URL(origin);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === origin ? origin : null;
+  } catch {
+    return null;
+  }
 }
 
 /** A held-open iframe-streaming document attached to the engine like the real server's. */
@@ -148,6 +165,7 @@ async function iframeStream(core: MockCore, clientId: string, origin: string, sw
       'Content-Type': 'text/html; charset=utf-8',
       'Cache-Control': 'no-store',
       'X-Content-Type-Options': 'nosniff',
+      'Content-Security-Policy': `frame-ancestors ${origin}`,
     },
   });
 }

@@ -1,7 +1,8 @@
 /**
  * The `iframe-streaming` document format of docs/wire.md, as pure functions, so
  * tests of the iframe transport's parent side can build exactly what the server
- * streams without a server.
+ * streams without a server. It uses the reference server's own escaping and
+ * writes byte for byte what src/server/iframe.ts writes.
  *
  * Why msw cannot do more here: jsdom loads an iframe's `src` through its own
  * resource loader, which msw does not intercept, and runs the iframe's scripts
@@ -12,17 +13,12 @@
  * exercised in Chromium against the reference server (test/browser/).
  */
 
-/** Spaces written after the prologue: browsers only start running scripts of a document once about 1-2 KiB arrived. */
-export const IFRAME_PADDING = 2048;
+import { scriptString } from '../server/script-escape.js';
 
-/**
- * `text` as a JavaScript string literal that is safe inside an HTML `<script>`:
- * `<`, `>`, `&`, U+2028 and U+2029 escaped, so no `</script>`, `<!--` or line
- * terminator can break out.
- */
-export function scriptString(text: string): string {
-  return JSON.stringify(text).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+export { scriptString };
+
+/** Spaces written after the prologue: browsers only start running a streamed document's scripts after a first few KiB. */
+export const IFRAME_PADDING = 2048;
 
 /**
  * The start of an iframe-streaming document: it defines `c(frame)`, which posts a
@@ -35,7 +31,7 @@ export function iframeDocumentStart(parentOrigin: string): string {
   return (
     '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>\n' +
     `<script>var o=${scriptString(parentOrigin)};function c(f){parent.postMessage(f,o)}</script>\n` +
-    `<!--${' '.repeat(IFRAME_PADDING)}-->\n` +
+    `${' '.repeat(IFRAME_PADDING)}\n` +
     iframeChunk('[]')
   );
 }
