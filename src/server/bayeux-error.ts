@@ -13,7 +13,7 @@ export const bayeuxError = {
   missing: (field: string) => `400:${field}:Missing required parameter`,
   forbidden: (channel: string) => `403:${channel}:Forbidden channel`,
   unknownChannel: (channel: string) => `404:${channel}:Unknown channel`,
-  invalidChannel: (channel: unknown) => `405:${typeof channel === 'string' ? channel : ''}:Invalid channel`,
+  invalidChannel: (channel: unknown) => `405:${typeof channel === 'string' ? channel.slice(0, 200) : ''}:Invalid channel`,
 } as const;
 
 /** The advice that sends a client back to the handshake. */

@@ -334,7 +334,7 @@ export class Engine {
     const patterns = typeof raw === 'string' ? [raw] : (raw ?? []);
     if (patterns.length === 0) return [failure(message, bayeuxError.missing('subscription'))];
     for (const pattern of patterns) {
-      if (!isValidChannel(pattern)) return [failure(message, bayeuxError.invalidChannel(pattern.slice(0, 200)))];
+      if (!isValidChannel(pattern)) return [failure(message, bayeuxError.invalidChannel(pattern))];
       if (isMeta(pattern)) return [failure(message, bayeuxError.forbidden(pattern))];
     }
     const subscribing = message.channel === SUBSCRIBE;
