@@ -14,7 +14,7 @@
  * afterAll(async () => { server.close(); await mock.close(); });
  */
 import type { HttpHandler, WebSocketHandler } from 'msw';
-import type { Advice, Message, TransportName } from '../protocol/message.js';
+import { CONNECTION_TYPES, type Advice, type Message, type TransportName } from '../protocol/message.js';
 import type { Engine, EngineOptions, ServerEvents } from '../server/engine.js';
 import { MockCore, type Fault } from './core.js';
 import { postHandler, streamHandler } from './http.js';
@@ -29,13 +29,25 @@ export interface MockServerOptions extends Omit<EngineOptions, 'store'> {
   /** The Bayeux endpoint the client is given, e.g. `'http://localhost/cometd'`. */
   url: string;
   /**
+   * Connection types offered in handshake replies. The reference server also
+   * offers `callback-polling`, which the mock leaves out: JSONP is a `<script>`
+   * load, which msw cannot intercept.
+   * @default ['websocket', 'eventsource', 'long-polling', 'iframe-streaming']
+   */
+  connectionTypes?: readonly string[];
+  /**
    * The WebSocket URL clients open.
    * @default `url` with `http` → `ws` (`https` → `wss`)
    */
   wsUrl?: string;
 }
 
-/** A mock Bayeux server: msw handlers plus controls. Every control takes effect at once. */
+/**
+ * A mock Bayeux server: msw handlers plus controls. `refuse`, `hang` and `swallow`
+ * act on requests, streams and sockets that start after the call (the mock sees a
+ * new WebSocket one microtask after it is constructed); what is already open
+ * keeps going until `dropConnections()` cuts it.
+ */
 export interface MockServer {
   /**
    * Pass to `setupServer(...)` (msw/node) or `setupWorker(...)`. Includes the SSE
@@ -124,7 +136,7 @@ export function createMockServer(options: MockServerOptions): MockServer {
   const { url: rawUrl, wsUrl: rawWsUrl, ...engineOptions } = options;
   const url = rawUrl.replace(/\/$/, '');
   const wsUrl = rawWsUrl ?? url.replace(/^http/, 'ws');
-  const core = new MockCore(engineOptions);
+  const core = new MockCore({ connectionTypes: Object.values(CONNECTION_TYPES), ...engineOptions });
   const hasSse = typeof (globalThis as { EventSource?: unknown }).EventSource === 'function';
   const handlers: Array<HttpHandler | WebSocketHandler> = [postHandler(core, url), streamHandler(core, url, hasSse)];
   if (hasSse) handlers.push(sseHandler(core, url));

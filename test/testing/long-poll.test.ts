@@ -61,6 +61,22 @@ describe('long-polling', () => {
     expect(mock.requests[1]).toMatchObject({ clientId, subscription: '/chat' });
   });
 
+  test('offers the connection types it mocks in the handshake', async () => {
+    const { body } = await post([{ channel: '/meta/handshake', id: id(), version: '1.0', supportedConnectionTypes: ['long-polling'] }]);
+    expect(body[0]?.supportedConnectionTypes).toEqual(['websocket', 'eventsource', 'long-polling', 'iframe-streaming']);
+  });
+
+  test('reports server events, also after forgetClients', async () => {
+    const subscribed = vi.fn();
+    const off = mock.on('subscribe', subscribed);
+    await subscribe(await handshake(), '/before');
+    await mock.forgetClients();
+    await subscribe(await handshake(), '/after');
+    off();
+    await subscribe(await handshake(), '/ignored');
+    expect(subscribed.mock.calls.map(([e]) => e.subscription)).toEqual(['/before', '/after']);
+  });
+
   test('answers a body that is not a batch with 400', async () => {
     const { status, body } = await post('{"channel":');
     expect(status).toBe(400);
