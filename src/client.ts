@@ -2,7 +2,7 @@ import { backoffDelay } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { CometError, isCometError, type CometErrorCode } from './errors.js';
 import { Link, type LinkHost } from './link.js';
-import { orderTransports, Race } from './negotiate.js';
+import { orderTransports, race, type Race } from './negotiate.js';
 import { resolveOptions, type CoreOptions, type ResolvedOptions } from './options.js';
 import { resolvePlatform, type Platform } from './platform.js';
 import { isMeta, isValidChannel, isWildcard, matches } from './protocol/channel.js';
@@ -45,6 +45,12 @@ export interface ClientStats {
   duplicates: number;
 }
 
+interface Waiter {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(e: CometError): void;
+}
+
 interface Pending {
   message: Message;
   code: CometErrorCode;
@@ -54,11 +60,14 @@ interface Pending {
   link?: Link | undefined;
 }
 
-/** A channel-less gap in the server's numbering is given up on after this many connect timeouts. */
-const GAP_PATIENCE = 2;
+/** Acknowledge at least this often, counted in messages, so the server's backlog stays short. */
+const ACK_EVERY = 64;
 /** A transport that dies within this long of connecting counts a strike against it. */
 const SOON = 10_000;
 const noop = () => {};
+const closed = () => new CometError('closed', 'The client is closed');
+const badChannel = (channel: unknown) => new CometError('bad_channel', `Expected a channel like /a/b but got ${JSON.stringify(channel)}`);
+const failed = (code: CometErrorCode, reply: Message) => new CometError(code, `${reply.channel} failed: ${reply.error}`, { reply });
 
 /**
  * A Bayeux client over pluggable transports. `createClient` (the default
@@ -82,7 +91,7 @@ export class CometClient {
   #ack = false;
   #lastSeq = 0;
   #held = new Map<number, Message>();
-  #gapTimer: unknown;
+  #acked = 0;
   #active: Link | null = null;
   #race: Race<Link> | null = null;
   #upgrade: Link | null = null;
@@ -93,7 +102,7 @@ export class CometClient {
   #attempt = 0;
   #timers = new Set<unknown>();
   #flushing = false;
-  #waiter: { promise: Promise<void>; resolve(): void; reject(e: CometError): void } | null = null;
+  #waiter: Waiter | null = null;
   #unlisten: Array<() => void> = [];
   readonly stats: ClientStats = { delivered: 0, duplicates: 0 };
 
@@ -129,11 +138,10 @@ export class CometClient {
   connect(): Promise<void> {
     if (this.#state === 'connected') return Promise.resolve();
     if (!this.#waiter) {
-      let resolve = noop;
-      let reject: (e: CometError) => void = noop;
-      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-      promise.catch(noop); // the caller may not await connect(); failures are also `error` events
-      this.#waiter = { promise, resolve, reject };
+      const w = {} as Waiter;
+      w.promise = new Promise<void>((resolve, reject) => Object.assign(w, { resolve, reject }));
+      w.promise.catch(noop); // the caller may not await connect(); failures are also `error` events
+      this.#waiter = w;
     }
     if (this.#state === 'disconnected' || this.#state === 'closed') this.#start();
     return this.#waiter.promise;
@@ -144,10 +152,8 @@ export class CometClient {
    * @throws CometError `bad_channel` for a malformed pattern, `closed` after `disconnect()`
    */
   subscribe<T = unknown>(channel: string, callback: MessageCallback<T>): Subscription {
-    if (!isValidChannel(channel) || isMeta(channel)) {
-      throw new CometError('bad_channel', `Expected a channel like /a/b, /a/* or /a/** but got ${JSON.stringify(channel)}`);
-    }
-    if (this.#state === 'closed') throw new CometError('closed', 'The client is closed');
+    if (!isValidChannel(channel) || isMeta(channel)) throw badChannel(channel);
+    if (this.#state === 'closed') throw closed();
     let entry = this.#channels.get(channel);
     if (!entry) {
       entry = { callbacks: new Set(), ready: Promise.resolve() };
@@ -173,9 +179,7 @@ export class CometClient {
    * Rejects with `bad_channel`, `too_large`, `publish_failed` or `closed`.
    */
   async publish(channel: string, data: unknown): Promise<void> {
-    if (!isValidChannel(channel) || isWildcard(channel) || isMeta(channel)) {
-      throw new CometError('bad_channel', `Expected a concrete channel like /a/b but got ${JSON.stringify(channel)}`);
-    }
+    if (!isValidChannel(channel) || isWildcard(channel) || isMeta(channel)) throw badChannel(channel);
     await this.#request({ channel, data }, 'publish_failed');
   }
 
@@ -227,21 +231,20 @@ export class CometClient {
       const text = await response.text();
       if (session !== this.#session) return;
       reply = this.#in(parseFrame(text, this.#o.maxMessageChars)).find((m) => m.channel === HANDSHAKE);
-      if (!reply && !response.ok) throw new CometError('handshake_failed', `Handshake answered HTTP ${response.status}`);
+      if (!reply) throw new CometError('handshake_failed', `Expected a handshake reply but got HTTP ${response.status}`);
     } catch (cause) {
-      if (session !== this.#session) return;
-      return this.#retry(isCometError(cause) ? cause : new CometError('handshake_failed', `Handshake failed: ${String(cause)}`, { cause }));
+      if (session === this.#session) this.#retry(isCometError(cause) ? cause : new CometError('handshake_failed', String(cause), { cause }));
+      return;
     }
-    if (!reply) return this.#retry(new CometError('handshake_failed', 'Expected a /meta/handshake reply but got none'));
     if (reply.successful !== true || typeof reply.clientId !== 'string') {
       // The server answered and said no (bad credentials, version): retrying cannot help.
-      return this.#teardown(new CometError('handshake_failed', `Handshake refused: ${reply.error ?? 'no reason given'}`, { reply }));
+      return this.#teardown(failed('handshake_failed', reply));
     }
     this.#clientId = reply.clientId;
     this.#serverTypes = Array.isArray(reply.supportedConnectionTypes) ? reply.supportedConnectionTypes : undefined;
     this.#advice = { ...reply.advice };
     this.#ack = reply.ext?.ack === true;
-    this.#lastSeq = 0;
+    this.#lastSeq = this.#acked = 0;
     this.#held.clear();
     // The new session knows none of our subscriptions: renew them all.
     for (const [channel, entry] of this.#channels) this.#subscribe(channel, entry);
@@ -252,13 +255,10 @@ export class CometClient {
   #negotiate(): void {
     const candidates = orderTransports(this.#o.transports, this.#serverTypes, this.#platform, this.#memory);
     if (!candidates.length) {
-      const ours = this.#o.transports.map((t) => t.connectionType).join(', ');
-      return this.#teardown(
-        new CometError('transport_failed', `Expected a transport in common but the server offers ${this.#serverTypes?.join(', ')} and this client ${ours}`),
-      );
+      return this.#teardown(new CometError('transport_failed', `Expected a transport in common but the server offers ${this.#serverTypes}`));
     }
     const host = this.#linkHost;
-    this.#race = new Race<Link>(
+    const r = (this.#race = race<Link>(
       candidates,
       {
         start: (factory) => new Link(factory, host).open(),
@@ -266,14 +266,14 @@ export class CometClient {
         won: (link) => this.#promote(link),
         lost: () => {
           this.#race = null;
-          this.#retry(new CometError('transport_failed', `No transport could connect (tried ${candidates.map((t) => t.name).join(', ')})`));
+          this.#retry(new CometError('transport_failed', 'No transport could connect'));
         },
         setTimeout: (fn, ms) => this.#platform.setTimeout(fn, ms),
         clearTimeout: (h) => this.#platform.clearTimeout(h),
       },
       this.#o.fallbackDelay,
-    );
-    this.#race.start();
+    ));
+    r.begin();
   }
 
   #promote(link: Link): void {
@@ -357,12 +357,11 @@ export class CometClient {
   #teardown(error: CometError | null): void {
     this.#session++;
     this.#drop();
-    this.#platform?.clearTimeout(this.#gapTimer);
     for (const off of this.#unlisten.splice(0)) off();
     this.#clientId = null;
     this.#channels.clear();
     this.#held.clear();
-    const reason = error ?? new CometError('closed', 'The client was disconnected');
+    const reason = error ?? closed();
     for (const p of this.#pending.values()) p.reject(reason);
     this.#pending.clear();
     this.#waiter?.reject(reason);
@@ -397,7 +396,7 @@ export class CometClient {
       const message: Message = { channel: CONNECT, clientId: this.#clientId, connectionType, id: this.#id() };
       // Ask for an immediate answer to the first connect: it is how a transport proves itself.
       if (first) message.advice = { timeout: 0 };
-      if (this.#ack) message.ext = { ack: this.#lastSeq };
+      if (this.#ack) message.ext = { ack: (this.#acked = this.#lastSeq) };
       return this.#out(message);
     },
     advice: () => this.#advice,
@@ -409,7 +408,7 @@ export class CometClient {
       }
     },
     refused: (link, reply) => {
-      const error = new CometError('connect_failed', `/meta/connect failed: ${reply.error ?? 'no reason given'}`, { reply });
+      const error = failed('connect_failed', reply);
       const reconnect = reply.advice?.reconnect;
       if (reconnect === 'none') this.#teardown(error);
       else if (reconnect === 'handshake') {
@@ -438,9 +437,8 @@ export class CometClient {
   #receive(messages: Message[]): void {
     for (const m of this.#in(messages)) {
       if (m.successful !== undefined || m.channel.startsWith('/meta/')) this.#reply(m);
-      else if (!isValidChannel(m.channel) || isWildcard(m.channel)) {
-        this.#error('bad_message', `Expected a delivery on a concrete channel but got ${JSON.stringify(m.channel).slice(0, 80)}`);
-      } else this.#sequence(m);
+      else if (!isValidChannel(m.channel) || isWildcard(m.channel)) this.#error('bad_message', badChannel(m.channel).message);
+      else this.#sequence(m);
     }
   }
 
@@ -459,7 +457,7 @@ export class CometClient {
       return;
     }
     this.#pending.delete(id);
-    p.reject(new CometError(p.code, `${p.message.channel} failed: ${reply.error ?? 'no reason given'}`, { reply }));
+    p.reject(failed(p.code, reply));
   }
 
   /** Hand deliveries to the app once each, in the server's order (the ack extension's `seq`). */
@@ -470,32 +468,13 @@ export class CometClient {
       this.stats.duplicates++;
       return;
     }
+    // Out of order (a redelivery raced a newer message): hold it until the gap
+    // fills, which it does, since the server redelivers every unacknowledged
+    // message on the next connection and ends a session rather than drop one.
     this.#held.set(seq, m);
-    this.#drain();
-    if (this.#held.size && this.#gapTimer === undefined) {
-      // A gap normally fills when the server redelivers; if it never does (its
-      // backlog overflowed), skip it rather than stall every later message.
-      this.#gapTimer = this.#platform.setTimeout(() => {
-        this.#gapTimer = undefined;
-        if (!this.#held.size) return;
-        const next = Math.min(...this.#held.keys());
-        this.#error('message_lost', `Messages ${this.#lastSeq + 1}..${next - 1} were lost by the server`);
-        this.#lastSeq = next - 1;
-        this.#drain();
-      }, this.#o.connectTimeout * GAP_PATIENCE);
-    }
-  }
-
-  #drain(): void {
-    let m: Message | undefined;
-    while ((m = this.#held.get(this.#lastSeq + 1))) {
-      this.#held.delete(++this.#lastSeq);
-      this.#dispatch(m);
-    }
-    if (!this.#held.size) {
-      this.#platform.clearTimeout(this.#gapTimer);
-      this.#gapTimer = undefined;
-    }
+    for (let next; (next = this.#held.get(this.#lastSeq + 1)); this.#dispatch(next)) this.#held.delete(++this.#lastSeq);
+    // Streams acknowledge only with their keep-alive connect: on a busy channel, ack sooner.
+    if (this.#lastSeq - this.#acked >= ACK_EVERY) this.#active?.connectSoon();
   }
 
   #dispatch(m: Message): void {
@@ -507,7 +486,7 @@ export class CometClient {
         try {
           (cb as MessageCallback)(m.data, m);
         } catch (error) {
-          this.#error('listener_failed', `A subscriber of ${pattern} threw`, error);
+          this.#error('listener_failed', 'A subscriber threw', error);
         }
       }
     }
@@ -523,10 +502,10 @@ export class CometClient {
   }
 
   #request(message: Message, code: CometErrorCode): Promise<Message> {
-    if (this.#state === 'closed') return Promise.reject(new CometError('closed', 'The client is closed'));
+    if (this.#state === 'closed') return Promise.reject(closed());
     const size = JSON.stringify(message).length;
     if (size > this.#o.maxMessageChars) {
-      return Promise.reject(new CometError('too_large', `Expected a message of at most ${this.#o.maxMessageChars} characters but got ${size}`));
+      return Promise.reject(new CometError('too_large', `Expected at most ${this.#o.maxMessageChars} characters but got ${size}`));
     }
     const id = this.#id();
     return new Promise<Message>((resolve, reject) => {

@@ -31,11 +31,4 @@ export class Emitter<Events extends object> {
       }
     }
   }
-
-  /** Number of listeners, all events together; for leak checks. */
-  get size(): number {
-    let n = 0;
-    for (const set of this.#listeners.values()) n += set.size;
-    return n;
-  }
 }

@@ -68,6 +68,15 @@ export class Link {
     if (!this.#closed) this.#transport.send(messages);
   }
 
+  /** Send the next connect now rather than after `interval` (a streaming link's early ack). */
+  connectSoon(): void {
+    if (this.#active && !this.#inflight) {
+      this.#host.platform.clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#connect(false);
+    }
+  }
+
   /** Become the session's link: keep connecting from now on. */
   activate(): void {
     this.#active = true;

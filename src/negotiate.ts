@@ -13,16 +13,15 @@ export function orderTransports(
   platform: Platform,
   memory: Pick<TransportMemory, 'last' | 'isDemoted'>,
 ): TransportFactory[] {
-  const usable = preferred.filter(
-    (t) => (!serverTypes || serverTypes.includes(t.connectionType)) && t.isSupported(platform),
-  );
   const last = memory.last;
   const rank = (t: TransportFactory) => (memory.isDemoted(t.name) ? 2 : t.name === last ? 0 : 1);
   // Array.prototype.sort is stable, so preference order holds within a rank.
-  return usable.sort((a, b) => rank(a) - rank(b));
+  return preferred
+    .filter((t) => (!serverTypes || serverTypes.includes(t.connectionType)) && t.isSupported(platform))
+    .sort((a, b) => rank(a) - rank(b));
 }
 
-/** What a {@link Race} needs from the client. */
+/** What a race needs from the client. */
 export interface RaceHost<L> {
   start(factory: TransportFactory): L;
   stop(link: L): void;
@@ -32,70 +31,60 @@ export interface RaceHost<L> {
   clearTimeout(handle: unknown): void;
 }
 
+/** A running race; the client reports each runner's outcome to it. */
+export interface Race<L> {
+  /** True while `link` is one of this race's runners. */
+  has(link: L): boolean;
+  /** A runner completed its first connect: it wins, the others stop. */
+  connected(link: L): void;
+  /** A runner failed before connecting: start the next at once. */
+  failed(link: L): void;
+  /** Stop every runner and timer. */
+  cancel(): void;
+}
+
 /**
  * A staggered race (Happy Eyeballs, RFC 8305): start the first transport; start
- * the next one when the running ones have not connected within `fallbackDelay`
+ * the next one when the running ones have not connected within `fallbackDelay`,
  * or as soon as one fails; the first to complete a `/meta/connect` wins and
- * every other is stopped. `lost` is called when every candidate has failed.
+ * every other is stopped. `host.lost` is called when every candidate failed.
+ * Call `begin` after storing the race, so no runner reports to a host that does not know it yet.
  */
-export class Race<L> {
-  readonly #candidates: TransportFactory[];
-  readonly #running = new Set<L>();
-  #timer: unknown;
-  #done = false;
-
-  constructor(
-    candidates: readonly TransportFactory[],
-    private readonly host: RaceHost<L>,
-    private readonly fallbackDelay: number,
-  ) {
-    this.#candidates = [...candidates];
-  }
-
-  /** Start the first runner. Separate from the constructor so the host holds the race before any callback. */
-  start(): this {
-    this.#next();
-    return this;
-  }
-
-  /** True while `link` is one of this race's runners. */
-  has(link: L): boolean {
-    return this.#running.has(link);
-  }
-
-  /** A runner completed its first connect. */
-  connected(link: L): void {
-    if (this.#done || !this.#running.delete(link)) return;
-    this.cancel();
-    this.host.won(link);
-  }
-
-  /** A runner failed before connecting. */
-  failed(link: L): void {
-    if (this.#done || !this.#running.delete(link)) return;
-    this.host.stop(link);
-    this.#next();
-  }
-
-  /** Stop every runner and timer. */
-  cancel(): void {
-    this.#done = true;
-    this.host.clearTimeout(this.#timer);
-    for (const link of this.#running) this.host.stop(link);
-    this.#running.clear();
-  }
-
-  #next(): void {
-    this.host.clearTimeout(this.#timer);
-    const factory = this.#candidates.shift();
-    if (!factory) {
-      if (!this.#running.size) {
-        this.#done = true;
-        this.host.lost();
-      }
-      return;
+export function race<L>(candidates: readonly TransportFactory[], host: RaceHost<L>, fallbackDelay: number): Race<L> & { begin(): void } {
+  const queue = [...candidates];
+  const running = new Set<L>();
+  let timer: unknown;
+  let done = false;
+  const next = () => {
+    host.clearTimeout(timer);
+    const factory = queue.shift();
+    if (factory) {
+      running.add(host.start(factory));
+      if (queue.length) timer = host.setTimeout(next, fallbackDelay);
+    } else if (!running.size) {
+      done = true;
+      host.lost();
     }
-    this.#running.add(this.host.start(factory));
-    if (this.#candidates.length) this.#timer = this.host.setTimeout(() => this.#next(), this.fallbackDelay);
-  }
+  };
+  const self = {
+    begin: next,
+    has: (link: L) => running.has(link),
+    connected(link: L) {
+      if (done || !running.delete(link)) return;
+      self.cancel();
+      host.won(link);
+    },
+    failed(link: L) {
+      if (done || !running.delete(link)) return;
+      host.stop(link);
+      next();
+    },
+    cancel() {
+      done = true;
+      host.clearTimeout(timer);
+      running.forEach(host.stop);
+      running.clear();
+    },
+  };
+  return self;
 }

@@ -56,31 +56,29 @@ export const DEFAULTS = Object.freeze({
 const defined = <T extends object>(o: T | undefined): Partial<T> =>
   Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 
-/** Validate and fill in options; throws a `bad_options` CometError early, at construction. */
+const bad = (what: string, got: unknown) => new CometError('bad_options', `Expected ${what} but got ${String(got)}`);
+
+/** Validate and fill in options; a mistake throws a `bad_options` CometError at construction, not at connect. */
 export function resolveOptions(options: CoreOptions): ResolvedOptions {
-  let url: URL;
+  let url: URL | undefined;
   try {
     url = new URL(options.url);
-  } catch (cause) {
-    throw new CometError('bad_options', `Expected an absolute http(s) URL but got ${String(options.url)}`, { cause });
+  } catch {
+    // reported below
   }
-  if (!/^https?:$/.test(url.protocol)) {
-    throw new CometError('bad_options', `Expected an http(s) URL but got ${url.href}`);
-  }
-  if (!options.transports?.length) throw new CometError('bad_options', 'Expected at least one transport but got none');
-  const o = defined(options);
+  if (!/^https?:$/.test(url?.protocol ?? '')) throw bad('an absolute http(s) URL', options.url);
+  if (!options.transports?.length) throw bad('at least one transport', options.transports);
   const resolved = {
     ...DEFAULTS,
     extensions: [],
     headers: {},
     platform: {},
-    ...o,
+    ...defined(options),
     url,
     reconnect: { ...DEFAULTS.reconnect, ...defined(options.reconnect) },
   } as ResolvedOptions;
   for (const key of ['fallbackDelay', 'connectTimeout', 'maxMessageChars', 'streamCharLimit', 'upgradeDelay'] as const) {
-    const v = resolved[key];
-    if (typeof v !== 'number' || !(v >= 0)) throw new CometError('bad_options', `Expected ${key} to be a number ≥ 0 but got ${String(v)}`);
+    if (!(resolved[key] >= 0)) throw bad(key + ' ≥ 0', resolved[key]);
   }
   return resolved;
 }

@@ -5,10 +5,9 @@ import type { Platform } from './platform.js';
 const LAST_TTL = 24 * 3600_000;
 /** How long a transport that kept dying soon after opening stays demoted. */
 const DEMOTE_TTL = 3600_000;
-/** Deaths soon after opening that demote a transport. */
-const STRIKES = 2;
 
-interface Record_ {
+/** What is stored per endpoint: last transport and when, strikes and demotions per transport. */
+interface Memo {
   last?: TransportName;
   at?: number;
   strikes?: Partial<Record<TransportName, number>>;
@@ -21,7 +20,8 @@ const fallback = new Map<string, string>();
 /**
  * Per-endpoint memory of transports, in `localStorage` when present: which one
  * worked last (start there next time) and which ones keep dying soon after
- * opening (demote them; Faye never downgrades, and that is its best-known failure).
+ * opening (two strikes demote one for an hour; Faye never downgrades, and that
+ * is its best-known failure).
  */
 export class TransportMemory {
   readonly #key: string;
@@ -29,15 +29,15 @@ export class TransportMemory {
   readonly #now: () => number;
 
   constructor(endpoint: URL, platform: Platform, enabled: boolean) {
-    this.#key = `cometkit:${endpoint.href}`;
+    this.#key = 'cometkit:' + endpoint.href;
     this.#storage = enabled ? platform.storage : undefined;
     this.#now = platform.now;
   }
 
   /** The transport that worked last, if recent. */
   get last(): TransportName | undefined {
-    const r = this.#read();
-    return r.last && this.#now() - (r.at ?? 0) < LAST_TTL ? r.last : undefined;
+    const m = this.#read();
+    return this.#now() - (m.at ?? 0) < LAST_TTL ? m.last : undefined;
   }
 
   /** True while `name` is demoted. */
@@ -50,32 +50,29 @@ export class TransportMemory {
     this.#write({ ...this.#read(), last: name, at: this.#now() });
   }
 
-  /** `name` died `lifetime` ms after it connected; short lives count as strikes. */
+  /** `name` died `lifetime` ms after it connected; a life shorter than `soon` is a strike. */
   died(name: TransportName, lifetime: number, soon: number): void {
-    const r = this.#read();
-    const strikes = { ...r.strikes };
-    strikes[name] = lifetime < soon ? (strikes[name] ?? 0) + 1 : 0;
-    const demoted = { ...r.demoted };
-    if ((strikes[name] ?? 0) >= STRIKES) {
-      demoted[name] = this.#now() + DEMOTE_TTL;
+    const m = this.#read();
+    const strikes = { ...m.strikes, [name]: lifetime < soon ? (m.strikes?.[name] ?? 0) + 1 : 0 };
+    if (strikes[name]! > 1) {
+      m.demoted = { ...m.demoted, [name]: this.#now() + DEMOTE_TTL };
       strikes[name] = 0;
-      if (r.last === name) delete r.last;
+      if (m.last === name) m.last = undefined;
     }
-    this.#write({ ...r, strikes, demoted });
+    this.#write({ ...m, strikes });
   }
 
-  #read(): Record_ {
+  #read(): Memo {
     try {
-      const text = this.#storage ? this.#storage.getItem(this.#key) : fallback.get(this.#key);
-      const value: unknown = text ? JSON.parse(text) : {};
-      return value && typeof value === 'object' ? (value as Record_) : {};
+      const value: unknown = JSON.parse((this.#storage ? this.#storage.getItem(this.#key) : fallback.get(this.#key)) || '{}');
+      return value && typeof value === 'object' ? (value as Memo) : {};
     } catch {
       return {}; // corrupt or inaccessible storage must never stop a connection
     }
   }
 
-  #write(r: Record_): void {
-    const text = JSON.stringify(r);
+  #write(m: Memo): void {
+    const text = JSON.stringify(m);
     try {
       if (this.#storage) this.#storage.setItem(this.#key, text);
       else fallback.set(this.#key, text);

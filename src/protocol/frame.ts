@@ -18,14 +18,12 @@ export function parseFrame(text: string, maxChars = MAX_FRAME_CHARS): Message[] 
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    throw new CometError('bad_message', `Expected a JSON frame but got ${JSON.stringify(text.slice(0, 40))}`, { cause });
+    throw new CometError('bad_message', 'Expected a JSON frame', { cause });
   }
   const list = Array.isArray(value) ? value : [value];
   for (const m of list) {
     if (m === null || typeof m !== 'object' || Array.isArray(m) || typeof (m as Message).channel !== 'string') {
-      throw new CometError('bad_message', `Expected a message with a channel but got ${JSON.stringify(m)?.slice(0, 80)}`, {
-        reply: m,
-      });
+      throw new CometError('bad_message', 'Expected messages with a channel', { reply: m });
     }
   }
   return list as Message[];

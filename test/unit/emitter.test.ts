@@ -12,7 +12,6 @@ describe('Emitter', () => {
     off();
     e.emit('tick', 2);
     expect(a.mock.calls).toEqual([[1]]);
-    expect(e.size).toBe(0);
   });
 
   it('keeps delivering when a listener throws, and reports the error', () => {
@@ -36,6 +35,5 @@ describe('Emitter', () => {
     e.emit('tick', 1);
     e.emit('tick', 2);
     expect(second).toHaveBeenCalledTimes(2);
-    expect(e.size).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { orderTransports, Race, type RaceHost } from '../../src/negotiate.js';
+import { orderTransports, race as startRace, type RaceHost } from '../../src/negotiate.js';
 import { resolvePlatform } from '../../src/platform.js';
 import type { TransportName } from '../../src/protocol/message.js';
 import { TransportMemory } from '../../src/transport-memory.js';
@@ -98,7 +98,8 @@ describe('Race', () => {
       setTimeout: (fn, ms) => setTimeout(fn, ms),
       clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
     };
-    const r = new Race(candidates, host, delay).start();
+    const r = startRace(candidates, host, delay);
+    r.begin();
     return { r, host, started, stopped };
   }
 
