@@ -23,6 +23,7 @@ export function createServer(options: ServerOptions = {}): CometServer {
 export { CometServer } from './server.js';
 export type { ServerOptions, AllowedOrigins } from './options.js';
 export { SERVER_DEFAULTS } from './options.js';
+export { RedisStore, type RedisStoreOptions } from './redis-store.js';
 export {
   Engine,
   MemoryStore,

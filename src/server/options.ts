@@ -1,4 +1,5 @@
 import type { EngineOptions } from './engine-options.js';
+import type { RedisStoreOptions } from './redis-store.js';
 
 /** Which page origins may use the server from a browser besides its own origin. */
 export type AllowedOrigins = '*' | readonly string[] | ((origin: string) => boolean);
@@ -34,6 +35,14 @@ export interface ServerOptions extends EngineOptions {
    * @default 1048576 (1 MiB)
    */
   maxBodyBytes?: number;
+  /**
+   * Share sessions, subscriptions, backlogs and publishes with every other server
+   * process using the same Redis (needs the `ioredis` package): a URL such as
+   * `'redis://127.0.0.1:6379'`, or `RedisStore` options. Ignored when `store` is given.
+   * See docs/scaling.md for running N processes behind a load balancer.
+   * @default undefined (state in this process's memory)
+   */
+  redis?: string | RedisStoreOptions;
 }
 
 /** Server options with every default filled in (the engine fills its own). */

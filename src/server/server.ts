@@ -8,6 +8,8 @@ import { handleEventSource } from './event-source.js';
 import { errorBatch, handlePost, sendJson } from './http.js';
 import { handleIframe } from './iframe.js';
 import { handleJsonp } from './jsonp.js';
+import { RedisStore } from './redis-store.js';
+import type { Store } from './store.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 import type { HttpStream } from './stream.js';
 import { WebSocketTransport } from './websocket.js';
@@ -25,12 +27,20 @@ export class CometServer {
   readonly #engine: Engine;
   readonly #websocket: WebSocketTransport;
   readonly #streams = new Set<HttpStream>();
+  /** A store this server made from the `redis` option, so it closes it too. */
+  readonly #ownStore: Store | null = null;
   #heartbeat: ReturnType<typeof setInterval> | null = null;
   #closed = false;
 
   constructor(options: ServerOptions = {}) {
     this.options = resolveServerOptions(options);
-    this.#engine = new Engine({ randomId: () => randomBytes(16).toString('base64url'), ...this.options });
+    const { redis } = this.options;
+    if (redis && !this.options.store) {
+      // Keys outlive the session timeout so the sweep (which emits `disconnect`) removes sessions first.
+      const ttl = 2 * (this.options.sessionTimeout ?? 60_000);
+      this.#ownStore = new RedisStore(typeof redis === 'string' ? { url: redis, ttl } : { ttl, ...redis });
+    }
+    this.#engine = new Engine({ randomId: () => randomBytes(16).toString('base64url'), ...this.options, store: this.options.store ?? this.#ownStore ?? undefined });
     this.#websocket = new WebSocketTransport(this.#engine, this.options);
   }
 
@@ -89,6 +99,7 @@ export class CometServer {
     this.#closed = true;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     await this.#engine.close();
+    await this.#ownStore?.close();
     for (const stream of [...this.#streams]) stream.close();
     this.#websocket.close();
   }

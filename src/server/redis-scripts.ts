@@ -1,0 +1,116 @@
+/**
+ * The Lua scripts behind `RedisStore` (./redis-store.ts). Each `Store` call is
+ * one script so it is atomic on its own, as the `Store` contract asks: two
+ * processes enqueueing for one client can never hand out the same seq, and a
+ * session cannot vanish between a check and a write.
+ *
+ * Key layout (P = the store's prefix, `cometkit:` by default; see redis-store.ts):
+ *   P c:<id>:s     hash   ack (0|1), acked, seq (last seq handed out), seen (last sign of life, ms)
+ *   P c:<id>:subs  set    the client's subscription patterns
+ *   P c:<id>:q     zset   the backlog: score seq, member "<seq>:<message JSON>" (the seq makes members unique)
+ *   P c:<id>:ids   list   recent publish ids, newest first (dedupe)
+ *   P p:<pattern>  set    client ids subscribed to that exact pattern (a publish reads the few sets
+ *                         `expand(channel)` names instead of scanning clients)
+ *   P clients      zset   client id by last sign of life, for `expired()`
+ * Every per-client key carries a TTL that each touch renews, so sessions abandoned
+ * while no process runs a sweep still vanish; pattern sets and `clients` have no
+ * TTL of their own and are cleaned lazily (`SUBSCRIBERS` drops ids whose session is
+ * gone; `expired()` hands such ids to `DESTROY`).
+ *
+ * The per-client keys are passed in KEYS; scripts that must reach keys named by
+ * data (pattern sets, sessions of subscribers) build them from the prefix, which
+ * single-node Redis allows and Redis Cluster does not (see docs/scaling.md).
+ */
+
+/** KEYS s, clients · ARGV ack, now, ttl, id */
+export const CREATE = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'ack', ARGV[1], 'acked', 0, 'seq', 0, 'seen', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+return 1`;
+
+/** KEYS s, subs, q, ids, clients · ARGV now, ttl, id → nil or {ack, acked} */
+export const TOUCH = `
+local v = redis.call('HMGET', KEYS[1], 'ack', 'acked')
+if not v[1] then return nil end
+redis.call('HSET', KEYS[1], 'seen', ARGV[1])
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
+redis.call('ZADD', KEYS[5], ARGV[1], ARGV[3])
+return {tonumber(v[1]), tonumber(v[2])}`;
+
+/** KEYS s, subs, q, ids, clients · ARGV id, pattern-key prefix → nil (unknown) or the patterns */
+export const DESTROY = `
+local existed = redis.call('EXISTS', KEYS[1])
+local patterns = redis.call('SMEMBERS', KEYS[2])
+for _, p in ipairs(patterns) do redis.call('SREM', ARGV[2] .. p, ARGV[1]) end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('ZREM', KEYS[5], ARGV[1])
+if existed == 0 then return nil end
+return patterns`;
+
+/** KEYS s, subs, p:<pattern> · ARGV id, pattern, ttl → 0 unknown client, -1 already subscribed, 1 added */
+export const SUBSCRIBE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('SADD', KEYS[2], ARGV[2]) == 0 then return -1 end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[1])
+return 1`;
+
+/** KEYS s, subs, p:<pattern> · ARGV id, pattern → 0 unknown client, -1 not subscribed, 1 removed */
+export const UNSUBSCRIBE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('SREM', KEYS[2], ARGV[2]) == 0 then return -1 end
+redis.call('SREM', KEYS[3], ARGV[1])
+return 1`;
+
+/**
+ * KEYS the p:<pattern> sets of expand(channel) · ARGV session-key prefix, session-key suffix
+ * → live client ids, each once. Ids whose session expired away are removed from the set.
+ */
+export const SUBSCRIBERS = `
+local out, live = {}, {}
+for _, k in ipairs(KEYS) do
+  for _, id in ipairs(redis.call('SMEMBERS', k)) do
+    local alive = live[id]
+    if alive == nil then
+      alive = redis.call('EXISTS', ARGV[1] .. id .. ARGV[2]) == 1
+      live[id] = alive
+      if alive then out[#out + 1] = id end
+    end
+    if not alive then redis.call('SREM', k, id) end
+  end
+end
+return out`;
+
+/** KEYS s, q · ARGV limit, message JSON, ttl → seq, 0 unknown client, -1 ack backlog full */
+export const ENQUEUE = `
+local ack = redis.call('HGET', KEYS[1], 'ack')
+if not ack then return 0 end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then
+  if ack == '1' then return -1 end
+  redis.call('ZPOPMIN', KEYS[2])
+end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('ZADD', KEYS[2], seq, seq .. ':' .. ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return seq`;
+
+/** KEYS s, q · ARGV seq → the new ack, or 0 when it did not move */
+export const ACKNOWLEDGE = `
+local v = redis.call('HMGET', KEYS[1], 'acked', 'seq')
+if not v[1] then return 0 end
+local upTo = math.min(tonumber(ARGV[1]), tonumber(v[2]))
+if upTo <= tonumber(v[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'acked', upTo)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', upTo)
+return upTo`;
+
+/** KEYS s, ids · ARGV publish id, ttl, how many to remember → 1 seen before, 0 new (or unknown client) */
+export const SEEN = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('LPOS', KEYS[2], ARGV[1]) then return 1 end
+redis.call('LPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 0`;

@@ -1,0 +1,255 @@
+/**
+ * `RedisStore`: the `Store` (./store.ts) that lets several server processes share
+ * sessions, subscriptions, backlogs and publishes through one Redis, so they can
+ * run behind a load balancer without sticky sessions (docs/scaling.md).
+ *
+ * - State lives in keys with a TTL (layout in ./redis-scripts.ts); each `Store`
+ *   call is one Lua script, so seqs are allocated atomically (HINCRBY) and no call
+ *   sees half of another.
+ * - Wake-ups: after messages are enqueued, the store PUBLISHes the client ids on
+ *   `<prefix>wake`. Every process SUBSCRIBEs to it and calls its `watch` listeners,
+ *   so a connect held (or a stream attached) on process A is flushed when process B
+ *   publishes. Ids enqueued in one event-loop turn leave in one PUBLISH, and the
+ *   publishing process wakes its own listeners directly (it skips its own PUBLISH).
+ *   Pub/sub is fire-and-forget: a wake lost while the subscriber reconnects only
+ *   delays delivery until the client's next connect, which reads the backlog anyway.
+ * - `ioredis` is an optional peer dependency, imported on first use: servers without
+ *   the `redis` option never load it.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { CometError } from '../errors.js';
+import { expand } from '../protocol/channel.js';
+import type { Message } from '../protocol/message.js';
+import * as lua from './redis-scripts.js';
+import type { BacklogEntry, SessionInfo, Store } from './store.js';
+
+/** Options of {@link RedisStore}; every field is optional. */
+export interface RedisStoreOptions {
+  /** @default 'redis://127.0.0.1:6379' */
+  url?: string;
+  /** Extra ioredis `RedisOptions` (TLS, password, db, retryStrategy ...), merged over the URL's. */
+  connection?: Record<string, unknown>;
+  /**
+   * Prefix of every key and of the wake-up channel; give each cometkit cluster
+   * sharing one Redis its own.
+   * @default 'cometkit:'
+   */
+  prefix?: string;
+  /**
+   * Milliseconds a session's keys outlive its last sign of life. Keep it above the
+   * server's `sessionTimeout`: the sweep should remove sessions (and emit
+   * `disconnect`) first; the TTL only catches sessions abandoned while no process runs.
+   * @default 120000
+   */
+  ttl?: number;
+}
+
+/** How many recent publish ids per client are remembered for de-duplication (as MemoryStore). */
+const RECENT_IDS = 32;
+/** Parsed backlog messages kept, so a fan-out to many clients parses each message once. */
+const PARSED_CACHE = 256;
+
+type Listener = (clientId: string) => void;
+
+interface Connections {
+  command: Redis;
+  subscriber: Redis;
+}
+
+/**
+ * A `Store` in Redis, shared by every server process that uses the same Redis
+ * and prefix. `createServer({ redis: 'redis://…' })` builds one; build it yourself
+ * to pass it to an `Engine`.
+ * @example
+ * const comet = createServer({ redis: 'redis://127.0.0.1:6379', sessionTimeout: 60_000 });
+ * // or, for the engine alone:
+ * const engine = new Engine({ store: new RedisStore({ url: 'redis://127.0.0.1:6379' }) });
+ */
+export class RedisStore implements Store {
+  readonly #prefix: string;
+  readonly #ttl: number;
+  readonly #instance = randomBytes(6).toString('base64url');
+  readonly #ready: Promise<Connections>;
+  readonly #listeners = new Set<Listener>();
+  readonly #shas = new Map<string, string>();
+  #wakes = new Set<string>();
+  #wakeScheduled = false;
+  // broadcast() hands one message object to enqueue() once per recipient: serialise it once.
+  #lastMessage: Message | null = null;
+  #lastJson = '';
+  readonly #parsed = new Map<string, Message>();
+  #closed = false;
+
+  constructor(options: RedisStoreOptions = {}) {
+    this.#prefix = options.prefix ?? 'cometkit:';
+    this.#ttl = Math.max(1000, Math.round(options.ttl ?? 120_000));
+    this.#ready = this.#connect(options.url ?? 'redis://127.0.0.1:6379', options.connection ?? {});
+    // Failures surface on the first call that awaits it; never as an unhandled rejection.
+    this.#ready.catch(() => {});
+  }
+
+  /** Resolves once both connections are up and the wake-up channel is subscribed. */
+  async ready(): Promise<void> {
+    await this.#ready;
+  }
+
+  async createSession(clientId: string, options: { ack: boolean }, now: number): Promise<void> {
+    await this.#run(lua.CREATE, [this.#key(clientId, 's'), this.#clients], [options.ack ? 1 : 0, now, this.#ttl, clientId]);
+  }
+
+  async touch(clientId: string, now: number): Promise<SessionInfo | null> {
+    const r = (await this.#run(lua.TOUCH, this.#clientKeys(clientId), [now, this.#ttl, clientId])) as [number, number] | null;
+    return r ? { ack: r[0] === 1, acked: Number(r[1]) } : null;
+  }
+
+  async destroySession(clientId: string): Promise<string[] | null> {
+    return (await this.#run(lua.DESTROY, this.#clientKeys(clientId), [clientId, `${this.#prefix}p:`])) as string[] | null;
+  }
+
+  async subscribe(clientId: string, pattern: string): Promise<boolean | null> {
+    const r = await this.#run(lua.SUBSCRIBE, [this.#key(clientId, 's'), this.#key(clientId, 'subs'), this.#pattern(pattern)], [clientId, pattern, this.#ttl]);
+    return r === 1 ? true : r === 0 ? false : null;
+  }
+
+  async unsubscribe(clientId: string, pattern: string): Promise<boolean | null> {
+    const r = await this.#run(lua.UNSUBSCRIBE, [this.#key(clientId, 's'), this.#key(clientId, 'subs'), this.#pattern(pattern)], [clientId, pattern]);
+    return r === 1 ? true : r === 0 ? false : null;
+  }
+
+  async subscribers(channel: string): Promise<string[]> {
+    const keys = expand(channel).map((p) => this.#pattern(p));
+    return (await this.#run(lua.SUBSCRIBERS, keys, [`${this.#prefix}c:`, ':s'])) as string[];
+  }
+
+  async enqueue(clientId: string, message: Message, limit: number): Promise<number> {
+    if (message !== this.#lastMessage) {
+      this.#lastJson = JSON.stringify(message);
+      this.#lastMessage = message;
+    }
+    const seq = Number(await this.#run(lua.ENQUEUE, [this.#key(clientId, 's'), this.#key(clientId, 'q')], [limit, this.#lastJson, this.#ttl]));
+    if (seq > 0) this.#wake(clientId);
+    return seq;
+  }
+
+  async pending(clientId: string, afterSeq: number): Promise<BacklogEntry[]> {
+    const { command } = await this.#ready;
+    const members = await command.zrangebyscore(this.#key(clientId, 'q'), `(${afterSeq}`, '+inf');
+    return members.map((member) => {
+      const colon = member.indexOf(':');
+      return { seq: Number(member.slice(0, colon)), message: this.#parse(member.slice(colon + 1)) };
+    });
+  }
+
+  async acknowledge(clientId: string, seq: number): Promise<void> {
+    await this.#run(lua.ACKNOWLEDGE, [this.#key(clientId, 's'), this.#key(clientId, 'q')], [seq]);
+  }
+
+  async seen(clientId: string, id: string): Promise<boolean> {
+    return (await this.#run(lua.SEEN, [this.#key(clientId, 's'), this.#key(clientId, 'ids')], [id, this.#ttl, RECENT_IDS])) === 1;
+  }
+
+  async expired(before: number): Promise<string[]> {
+    const { command } = await this.#ready;
+    return command.zrangebyscore(this.#clients, '-inf', `(${before}`);
+  }
+
+  watch(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Close both Redis connections (the data stays in Redis). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listeners.clear();
+    let connections: Connections;
+    try {
+      connections = await this.#ready;
+    } catch {
+      return;
+    }
+    this.#publishWakes();
+    await Promise.all([connections.command.quit().catch(() => {}), connections.subscriber.quit().catch(() => {})]);
+  }
+
+  get #clients(): string {
+    return `${this.#prefix}clients`;
+  }
+
+  #key(clientId: string, part: string): string {
+    return `${this.#prefix}c:${clientId}:${part}`;
+  }
+
+  #clientKeys(clientId: string): string[] {
+    return [this.#key(clientId, 's'), this.#key(clientId, 'subs'), this.#key(clientId, 'q'), this.#key(clientId, 'ids'), this.#clients];
+  }
+
+  #pattern(pattern: string): string {
+    return `${this.#prefix}p:${pattern}`;
+  }
+
+  async #connect(url: string, connection: Record<string, unknown>): Promise<Connections> {
+    let RedisClass: typeof Redis;
+    try {
+      ({ Redis: RedisClass } = await import('ioredis'));
+    } catch (cause) {
+      throw new CometError('bad_options', 'The redis option needs the ioredis package: npm install ioredis', { cause });
+    }
+    const command = new RedisClass(url, { ...connection });
+    const subscriber = command.duplicate();
+    // ioredis reconnects by itself; without a listener it would print every failed attempt.
+    command.on('error', () => {});
+    subscriber.on('error', () => {});
+    subscriber.on('message', (_channel: string, text: string) => this.#onWake(text));
+    await subscriber.subscribe(`${this.#prefix}wake`);
+    return { command, subscriber };
+  }
+
+  /** EVALSHA, loading the script on a NOSCRIPT reply (first use, or Redis restarted). */
+  async #run(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
+    const { command } = await this.#ready;
+    let sha = this.#shas.get(script);
+    if (!sha) this.#shas.set(script, (sha = createHash('sha1').update(script).digest('hex')));
+    try {
+      return await command.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
+      return command.eval(script, keys.length, ...keys, ...args);
+    }
+  }
+
+  #parse(json: string): Message {
+    let message = this.#parsed.get(json);
+    if (!message) {
+      message = JSON.parse(json) as Message;
+      if (this.#parsed.size >= PARSED_CACHE) this.#parsed.delete(this.#parsed.keys().next().value!);
+      this.#parsed.set(json, message);
+    }
+    return message;
+  }
+
+  #wake(clientId: string): void {
+    for (const listener of [...this.#listeners]) listener(clientId);
+    this.#wakes.add(clientId);
+    if (this.#wakeScheduled) return;
+    this.#wakeScheduled = true;
+    // Every enqueue of one broadcast resolves in the same turn: one PUBLISH for all of them.
+    setImmediate(() => this.#publishWakes());
+  }
+
+  #publishWakes(): void {
+    this.#wakeScheduled = false;
+    if (this.#wakes.size === 0) return;
+    const text = `${this.#instance} ${[...this.#wakes].join(' ')}`;
+    this.#wakes = new Set();
+    this.#ready.then(({ command }) => command.publish(`${this.#prefix}wake`, text)).catch(() => {});
+  }
+
+  #onWake(text: string): void {
+    const ids = text.split(' ');
+    if (ids[0] === this.#instance) return;
+    for (let i = 1; i < ids.length; i++) for (const listener of [...this.#listeners]) listener(ids[i]!);
+  }
+}
