@@ -1,0 +1,110 @@
+// @vitest-environment node
+/**
+ * The built CDN bundle (`dist/cometkit.min.js`, global `cometkit`) in real headless
+ * Chromium against the reference server on loopback, each transport forced alone: the
+ * page is served from the same origin as the Bayeux endpoint and loads the bundle with a
+ * `<script src>` tag, exactly like a CDN user's page.
+ *
+ * Each test: connect with `transports: [name]`, check the client really runs on `name`,
+ * receive a numbered sequence from a server-side publish complete and in order, then
+ * publish from the page and see the server receive it. A separate test proves the iframe
+ * transport streams: each batch is handed over while the iframe document is still open.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, onTestFinished, test } from 'vitest';
+import type { TransportName } from '../../src/index.js';
+import {
+  expectCleanPage,
+  probeSnapshot,
+  publishFromPage,
+  receivedNumbers,
+  startProbe,
+  stopProbe,
+  watchPage,
+  type PageProblems,
+} from '../helpers/browser-page.js';
+import { startBundleServer, type BundleServer } from '../helpers/browser-server.js';
+import { launchChromium } from './chromium.js';
+
+const TRANSPORTS: TransportName[] = ['websocket', 'sse', 'long-poll', 'iframe'];
+const COUNT = 30;
+const numbers = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+interface Fixture {
+  server: BundleServer;
+  page: Page;
+  problems: PageProblems;
+}
+
+/** A server and a fresh page (own context, so no remembered transport) on it; torn down after the test. */
+async function open(): Promise<Fixture> {
+  const server = await startBundleServer();
+  let context: BrowserContext | undefined;
+  onTestFinished(async () => {
+    if (context) {
+      await Promise.all(context.pages().map((p) => stopProbe(p).catch(() => undefined)));
+      await context.close();
+    }
+    await server.stop();
+  });
+  context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = watchPage(page);
+  await page.goto(`${server.origin}/`);
+  expect(await page.evaluate(() => typeof (window as unknown as { cometkit?: unknown }).cometkit)).toBe('object');
+  return { server, page, problems };
+}
+
+for (const name of TRANSPORTS) {
+  test(`${name} alone delivers a server-side sequence in order and carries a page publish to the server`, async () => {
+    const { server, page, problems } = await open();
+    const published: Array<{ clientId: string; channel: string; data: unknown }> = [];
+    server.comet.on('publish', ({ clientId, channel, data }) => published.push({ clientId, channel, data }));
+
+    const start = await startProbe(page, { url: server.endpoint, transports: [name], channel: '/numbers' });
+    expect(start.transport).toBe(name);
+    expect(start.state).toBe('connected');
+    expect(start.transports).toEqual([{ transport: name, previous: null }]);
+
+    for (const n of numbers(1, COUNT)) await server.comet.publish('/numbers', { n });
+    await expect.poll(() => receivedNumbers(page), { timeout: 10_000 }).toHaveLength(COUNT);
+    expect(await receivedNumbers(page)).toEqual(numbers(1, COUNT));
+
+    await publishFromPage(page, '/from-page', { text: `hello over ${name}` });
+    expect(published).toEqual([{ clientId: start.clientId, channel: '/from-page', data: { text: `hello over ${name}` } }]);
+
+    const end = await probeSnapshot(page);
+    expect(end.transport).toBe(name);
+    expect(end.states).toEqual(['connecting', 'connected']);
+    expect(end.errors).toEqual([]);
+    expectCleanPage(problems);
+  });
+}
+
+test('iframe hands each batch over while its document is still open', async () => {
+  const { server, page, problems } = await open();
+  await startProbe(page, { url: server.endpoint, transports: ['iframe'], channel: '/numbers' });
+
+  // Lockstep: the next message is published only once the page has the previous one, so
+  // every message must come through the one open document, chunk by chunk.
+  for (const n of numbers(1, 10)) {
+    await server.comet.publish('/numbers', { n });
+    await expect.poll(() => receivedNumbers(page), { timeout: 5_000 }).toHaveLength(n);
+  }
+  const { received } = await probeSnapshot(page);
+  expect(received.map((r) => (r.data as { n: number }).n)).toEqual(numbers(1, 10));
+  for (const r of received) expect(r).toMatchObject({ frameState: 'loading', frames: 1 });
+  // One stream carried all of them: the iframe was never reopened.
+  expect(server.requests.filter((r) => r.kind === 'iframe')).toHaveLength(1);
+  expectCleanPage(problems);
+});
