@@ -1,15 +1,15 @@
 import { backoffDelay } from './backoff.js';
 import { Emitter } from './emitter.js';
-import { CometError, isCometError, type CometErrorCode } from './errors.js';
+import { CometError, type CometErrorCode } from './errors.js';
 import { Link, type LinkHost } from './link.js';
 import { orderTransports, race, type Race } from './negotiate.js';
 import { resolveOptions, type CoreOptions, type ResolvedOptions } from './options.js';
 import { resolvePlatform, type Platform } from './platform.js';
-import { isMeta, isValidChannel, isWildcard, matches } from './protocol/channel.js';
-import { encodeFrame, parseFrame } from './protocol/frame.js';
+import { expand, isMeta, isValidChannel, isWildcard } from './protocol/channel.js';
+import { createLink } from './transports/http.js';
 import { CONNECT, DISCONNECT, HANDSHAKE, SUBSCRIBE, UNSUBSCRIBE, type Advice, type Message, type TransportName } from './protocol/message.js';
 import type { Channel, MessageCallback, Subscription } from './subscription.js';
-import { TransportMemory } from './transport-memory.js';
+import { transportMemory, type TransportMemory } from './transport-memory.js';
 import type { TransportContext } from './transports/transport.js';
 
 /** The client's life: `disconnected → connecting → connected ⇄ reconnecting`, and `closed` at the end. */
@@ -62,8 +62,6 @@ interface Pending {
 
 /** Acknowledge at least this often, counted in messages, so the server's backlog stays short. */
 const ACK_EVERY = 64;
-/** A transport that dies within this long of connecting counts a strike against it. */
-const SOON = 10_000;
 const noop = () => {};
 const closed = () => new CometError('closed', 'The client is closed');
 const badChannel = (channel: unknown) => new CometError('bad_channel', `Expected a channel like /a/b but got ${JSON.stringify(channel)}`);
@@ -80,9 +78,10 @@ const failed = (code: CometErrorCode, reply: Message) => new CometError(code, `$
 export class CometClient {
   readonly #o: ResolvedOptions;
   readonly #events = new Emitter<ClientEvents>((error, type) => {
-    if (type !== 'error') this.#error('listener_failed', `A ${String(type)} listener threw`, error);
+    if (type !== 'error') this.#error('listener_failed', `A ${type as string} listener threw`, error);
   });
   #platform!: Platform;
+  #host!: LinkHost;
   #memory!: TransportMemory;
   #state: ClientState = 'disconnected';
   #clientId: string | null = null;
@@ -103,7 +102,7 @@ export class CometClient {
   #timers = new Set<unknown>();
   #flushing = false;
   #waiter: Waiter | null = null;
-  #unlisten: Array<() => void> = [];
+  #unlisten = noop;
   readonly stats: ClientStats = { delivered: 0, duplicates: 0 };
 
   constructor(options: CoreOptions) {
@@ -185,11 +184,8 @@ export class CometClient {
 
   /** Leave the session (best effort, briefly waiting for the server) and release everything. */
   async disconnect(): Promise<void> {
-    if (this.#state === 'closed' || this.#state === 'disconnected') return this.#teardown(null);
-    const link = this.#active;
-    if (link && this.#clientId) {
-      const bye = this.#request({ channel: DISCONNECT }, 'closed').catch(noop);
-      await Promise.race([bye, new Promise((r) => this.#after(Math.min(this.#o.connectTimeout, 1000), () => r(0)))]);
+    if (this.#active && this.#clientId) {
+      await Promise.race([this.#request({ channel: DISCONNECT }, 'closed').catch(noop), new Promise<void>((r) => this.#after(1000, r))]);
     }
     this.#teardown(null);
   }
@@ -198,18 +194,17 @@ export class CometClient {
 
   #start(): void {
     this.#platform = resolvePlatform(this.#o.platform);
-    this.#memory = new TransportMemory(this.#o.url, this.#platform, this.#o.rememberTransport);
+    this.#memory = transportMemory(this.#o.url, this.#platform, this.#o.rememberTransport);
+    this.#host = this.#linkHost();
     const win = this.#platform.window;
-    if (win?.addEventListener) {
-      const online = () => this.#online();
-      win.addEventListener('online', online);
-      this.#unlisten.push(() => win.removeEventListener('online', online));
-    }
+    const online = () => this.#online();
+    win?.addEventListener?.('online', online);
+    this.#unlisten = () => win?.removeEventListener?.('online', online);
     this.#setState('connecting');
-    void this.#handshake();
+    this.#handshake();
   }
 
-  async #handshake(): Promise<void> {
+  #handshake(): void {
     const session = ++this.#session;
     this.#drop();
     this.#clientId = null;
@@ -221,24 +216,27 @@ export class CometClient {
       ext: { ack: true },
     });
     if (!message) return;
-    let reply: Message | undefined;
-    try {
-      const response = await this.#platform.fetch(this.#o.url.href, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', ...this.#o.headers },
-        body: encodeFrame([message]),
-      });
-      const text = await response.text();
-      if (session !== this.#session) return;
-      reply = this.#in(parseFrame(text, this.#o.maxMessageChars)).find((m) => m.channel === HANDSHAKE);
-      if (!reply) throw new CometError('handshake_failed', `Expected a handshake reply but got HTTP ${response.status}`);
-    } catch (cause) {
-      if (session === this.#session) this.#retry(isCometError(cause) ? cause : new CometError('handshake_failed', String(cause), { cause }));
-      return;
-    }
-    if (reply.successful !== true || typeof reply.clientId !== 'string') {
-      // The server answered and said no (bad credentials, version): retrying cannot help.
-      return this.#teardown(failed('handshake_failed', reply));
+    const current = () => session === this.#session;
+    const http = createLink(this.#host.context(), {
+      onOpen: noop,
+      onMessages: (messages) => {
+        http.close();
+        if (current()) this.#handshaken(this.#in(messages).find((m) => m.channel === HANDSHAKE));
+      },
+      onError: (error) => {
+        http.close();
+        if (current()) this.#retry(error);
+      },
+      // Network failure or 5xx: the server may come back.
+      onClose: (error) => current() && this.#retry(error),
+    });
+    http.post([message]);
+  }
+
+  #handshaken(reply: Message | undefined): void {
+    if (reply?.successful !== true || typeof reply.clientId !== 'string') {
+      // The server answered and said no (bad credentials, 4xx, version): retrying cannot help.
+      return this.#teardown(failed('handshake_failed', reply ?? { channel: HANDSHAKE, error: 'no reply' }));
     }
     this.#clientId = reply.clientId;
     this.#serverTypes = Array.isArray(reply.supportedConnectionTypes) ? reply.supportedConnectionTypes : undefined;
@@ -257,7 +255,7 @@ export class CometClient {
     if (!candidates.length) {
       return this.#teardown(new CometError('transport_failed', `Expected a transport in common but the server offers ${this.#serverTypes}`));
     }
-    const host = this.#linkHost;
+    const host = this.#host;
     const r = (this.#race = race<Link>(
       candidates,
       {
@@ -300,12 +298,11 @@ export class CometClient {
    */
   #planUpgrade(link: Link): void {
     if (!this.#ack || !this.#o.upgradeDelay) return;
-    const better = orderTransports(this.#o.transports, this.#serverTypes, this.#platform, { last: undefined, isDemoted: (n) => this.#memory.isDemoted(n) });
-    const target = better[0];
-    if (!target || target.name === link.name || better.indexOf(target) > better.findIndex((t) => t.name === link.name)) return;
+    const target = orderTransports(this.#o.transports, this.#serverTypes, this.#platform, { isDemoted: (n) => this.#memory.isDemoted(n) })[0];
+    if (!target || target.name === link.name) return;
     this.#after(this.#o.upgradeDelay, () => {
       if (this.#active !== link || this.#upgrade) return;
-      this.#upgrade = new Link(target, this.#linkHost).open();
+      this.#upgrade = new Link(target, this.#host).open();
     });
   }
 
@@ -326,12 +323,12 @@ export class CometClient {
   #rehandshake(): void {
     if (!this.#clientId) return; // one is already under way
     this.#setState('reconnecting');
-    void this.#handshake();
+    this.#handshake();
   }
 
   #resume(): void {
     if (this.#clientId) this.#negotiate();
-    else void this.#handshake();
+    else this.#handshake();
   }
 
   #online(): void {
@@ -357,7 +354,7 @@ export class CometClient {
   #teardown(error: CometError | null): void {
     this.#session++;
     this.#drop();
-    for (const off of this.#unlisten.splice(0)) off();
+    this.#unlisten();
     this.#clientId = null;
     this.#channels.clear();
     this.#held.clear();
@@ -372,17 +369,11 @@ export class CometClient {
 
   // ---- links ------------------------------------------------------------
 
-  readonly #linkHost: LinkHost = this.#makeLinkHost();
-
-  #makeLinkHost(): LinkHost {
-    const client = this;
+  /** What links see of the client; built once the platform is known. */
+  #linkHost(): LinkHost {
     return {
-    get platform() {
-      return client.#platform;
-    },
-    get connectTimeout() {
-      return client.#o.connectTimeout;
-    },
+    platform: this.#platform,
+    connectTimeout: this.#o.connectTimeout,
     context: (): TransportContext => ({
       url: this.#o.url,
       clientId: this.#clientId ?? '',
@@ -414,20 +405,20 @@ export class CometClient {
       else if (reconnect === 'handshake') {
         this.#events.emit('error', error);
         this.#rehandshake();
-      } else client.#linkHost.down(link, error);
+      } else this.#host.down(link, error);
     },
     down: (link, error) => {
       link.close();
       if (this.#race?.has(link)) return this.#race.failed(link);
       if (link === this.#upgrade) {
         this.#upgrade = null;
-        this.#memory.died(link.name, 0, SOON);
+        this.#memory.died(link.name, 0);
       } else if (link === this.#active) {
-        if (link.since) this.#memory.died(link.name, this.#platform.now() - link.since, SOON);
+        if (link.since) this.#memory.died(link.name, this.#platform.now() - link.since);
         this.#retry(error);
       }
     },
-    received: (_link, messages) => this.#receive(messages),
+    received: (messages) => this.#receive(messages),
     error: (error) => this.#events.emit('error', error),
     };
   }
@@ -480,9 +471,9 @@ export class CometClient {
   #dispatch(m: Message): void {
     this.stats.delivered++;
     this.#events.emit('message', m);
-    for (const [pattern, entry] of this.#channels) {
-      if (!matches(pattern, m.channel)) continue;
-      for (const cb of [...entry.callbacks]) {
+    // Look up the few patterns that can match rather than test every subscription.
+    for (const pattern of expand(m.channel)) {
+      for (const cb of [...(this.#channels.get(pattern)?.callbacks ?? [])]) {
         try {
           (cb as MessageCallback)(m.data, m);
         } catch (error) {
@@ -505,7 +496,7 @@ export class CometClient {
     if (this.#state === 'closed') return Promise.reject(closed());
     const size = JSON.stringify(message).length;
     if (size > this.#o.maxMessageChars) {
-      return Promise.reject(new CometError('too_large', `Expected at most ${this.#o.maxMessageChars} characters but got ${size}`));
+      return Promise.reject(new CometError('too_large', `Expected at most ${this.#o.maxMessageChars} characters`));
     }
     const id = this.#id();
     return new Promise<Message>((resolve, reject) => {

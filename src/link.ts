@@ -15,7 +15,7 @@ export interface LinkHost {
   connected(link: Link, reply: Message): void;
   refused(link: Link, reply: Message): void;
   down(link: Link, error: CometError): void;
-  received(link: Link, messages: Message[]): void;
+  received(messages: Message[]): void;
   error(error: CometError): void;
 }
 
@@ -33,6 +33,7 @@ export class Link {
   since = 0;
   readonly #transport: Transport;
   readonly #host: LinkHost;
+  readonly #platform: Platform;
   #advice: Advice;
   #active = false;
   #closed = false;
@@ -44,22 +45,20 @@ export class Link {
     this.connectionType = factory.connectionType;
     this.#transport = factory.create();
     this.#host = host;
+    this.#platform = host.platform;
     this.#advice = { ...host.advice() };
   }
 
   open(): this {
-    // A throwing transport (a CSP-blocked constructor inside a careless
-    // implementation) must fall through to the next one, not break the client.
-    try {
-      this.#transport.open(this.#host.context(), {
-        onOpen: () => this.#live() && this.#connect(true),
-        onMessages: (messages) => this.#live() && this.#receive(messages),
-        onError: (error) => this.#live() && this.#host.error(error),
-        onClose: (error) => this.#live() && this.#down(error),
-      });
-    } catch (cause) {
-      queueMicrotask(() => this.#down(new CometError('transport_failed', `${this.name} failed to open`, { cause })));
-    }
+    // The deadline runs from here: a transport that never even opens (an upgrade
+    // left unanswered, a stream that never delivers its first chunk) is abandoned too.
+    this.#deadline(0);
+    this.#transport.open(this.#host.context(), {
+      onOpen: () => !this.#closed && this.#connect(true),
+      onMessages: (messages) => !this.#closed && this.#receive(messages),
+      onError: (error) => !this.#closed && this.#host.error(error),
+      onClose: (error) => !this.#closed && this.#down(error),
+    });
     return this;
   }
 
@@ -71,7 +70,7 @@ export class Link {
   /** Send the next connect now rather than after `interval` (a streaming link's early ack). */
   connectSoon(): void {
     if (this.#active && !this.#inflight) {
-      this.#host.platform.clearTimeout(this.#timer);
+      this.#platform.clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#connect(false);
     }
@@ -86,12 +85,8 @@ export class Link {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#host.platform.clearTimeout(this.#timer);
+    this.#platform.clearTimeout(this.#timer);
     this.#transport.close();
-  }
-
-  #live(): boolean {
-    return !this.#closed;
   }
 
   #connect(first: boolean): void {
@@ -99,8 +94,7 @@ export class Link {
     if (!message) return;
     this.#inflight = message.id;
     // A held connect may legitimately last `timeout`; past that plus the grace, the link is dead.
-    const deadline = (first ? 0 : this.#advice.timeout ?? 0) + this.#host.connectTimeout;
-    this.#arm(deadline, () => this.#down(new CometError('timeout', `${this.name} completed no /meta/connect within ${deadline} ms`)));
+    if (!first) this.#deadline(this.#advice.timeout ?? 0);
     this.#transport.send([message]);
   }
 
@@ -108,21 +102,26 @@ export class Link {
     const replies = messages.filter((m) => m.channel === CONNECT);
     const rest = replies.length ? messages.filter((m) => m.channel !== CONNECT) : messages;
     // Deliveries first, so the next connect acknowledges them.
-    if (rest.length) this.#host.received(this, rest);
+    if (rest.length) this.#host.received(rest);
     for (const reply of replies) {
       if (this.#closed || reply.id !== this.#inflight) continue;
       this.#inflight = undefined;
-      this.#host.platform.clearTimeout(this.#timer);
+      this.#platform.clearTimeout(this.#timer);
       this.#timer = undefined;
       Object.assign(this.#advice, reply.advice);
       if (reply.successful !== true) {
         this.#host.refused(this, reply);
         continue;
       }
-      this.since ||= this.#host.platform.now();
+      this.since ||= this.#platform.now();
       this.#host.connected(this, reply);
       this.#schedule();
     }
+  }
+
+  #deadline(hold: number): void {
+    const ms = hold + this.#host.connectTimeout;
+    this.#arm(ms, () => this.#down(new CometError('timeout', `${this.name} completed no /meta/connect in ${ms} ms`)));
   }
 
   #schedule(): void {
@@ -134,8 +133,8 @@ export class Link {
   }
 
   #arm(ms: number, fn: () => void): void {
-    this.#host.platform.clearTimeout(this.#timer);
-    this.#timer = this.#host.platform.setTimeout(fn, ms);
+    this.#platform.clearTimeout(this.#timer);
+    this.#timer = this.#platform.setTimeout(fn, ms);
   }
 
   #down(error: CometError): void {

@@ -1,5 +1,5 @@
 import type { Platform } from './platform.js';
-import type { TransportMemory } from './transport-memory.js';
+import type { TransportName } from './protocol/message.js';
 import type { TransportFactory } from './transports/transport.js';
 
 /**
@@ -11,7 +11,7 @@ export function orderTransports(
   preferred: readonly TransportFactory[],
   serverTypes: readonly string[] | undefined,
   platform: Platform,
-  memory: Pick<TransportMemory, 'last' | 'isDemoted'>,
+  memory: { last?: TransportName | undefined; isDemoted(name: TransportName): boolean },
 ): TransportFactory[] {
   const last = memory.last;
   const rank = (t: TransportFactory) => (memory.isDemoted(t.name) ? 2 : t.name === last ? 0 : 1);

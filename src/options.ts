@@ -42,16 +42,16 @@ export type ResolvedOptions = Required<Omit<CoreOptions, 'url' | 'reconnect' | '
   platform: Partial<Platform>;
 };
 
-/** The defaults, frozen. */
-export const DEFAULTS = Object.freeze({
+/** The defaults. */
+export const DEFAULTS: Readonly<Omit<ResolvedOptions, 'url' | 'transports' | 'extensions' | 'headers' | 'platform'>> = {
   fallbackDelay: 1000,
   connectTimeout: 8000,
   maxMessageChars: 1 << 20,
   streamCharLimit: 1 << 19,
   upgradeDelay: 15_000,
   rememberTransport: true,
-  reconnect: Object.freeze({ initialDelay: 500, maxDelay: 30_000, factor: 2, jitter: true }),
-});
+  reconnect: { initialDelay: 500, maxDelay: 30_000, factor: 2, jitter: true },
+};
 
 const defined = <T extends object>(o: T | undefined): Partial<T> =>
   Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;

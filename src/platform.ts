@@ -1,7 +1,8 @@
 /**
  * The host objects the SDK uses, injectable for Node, tests and fake timers.
  * Anything left out is looked up on `globalThis` when the client connects,
- * never at import time (so msw or a polyfill installed later is seen).
+ * never at import time (so msw or a polyfill installed later is seen). A key
+ * given as `undefined` hides that global (e.g. `{ WebSocket: undefined }`).
  */
 export interface Platform {
   fetch: typeof fetch;
@@ -18,7 +19,7 @@ export interface Platform {
   now: () => number;
 }
 
-/** Fill the gaps in `given` from `globalThis`, now. */
+/** Fill in what `given` leaves out from `globalThis`, now. */
 export function resolvePlatform(given: Partial<Platform> = {}): Platform {
   const g = globalThis as typeof globalThis & { window?: Window; document?: Document; localStorage?: Storage };
   let storage: Platform['storage'];
@@ -37,10 +38,6 @@ export function resolvePlatform(given: Partial<Platform> = {}): Platform {
     setTimeout: (fn, ms) => g.setTimeout(fn, ms),
     clearTimeout: (h) => g.clearTimeout(h as ReturnType<typeof setTimeout>),
     now: () => Date.now(),
-    ...dropUndefined(given),
+    ...given,
   };
-}
-
-function dropUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -5,79 +5,72 @@ import type { Platform } from './platform.js';
 const LAST_TTL = 24 * 3600_000;
 /** How long a transport that kept dying soon after opening stays demoted. */
 const DEMOTE_TTL = 3600_000;
+/** A transport that dies within this long of connecting counts a strike against it. */
+const SOON = 10_000;
 
-/** What is stored per endpoint: last transport and when, strikes and demotions per transport. */
+/** What is stored per endpoint. */
 interface Memo {
-  last?: TransportName;
+  last?: TransportName | undefined;
   at?: number;
-  strikes?: Partial<Record<TransportName, number>>;
   demoted?: Partial<Record<TransportName, number>>;
 }
 
-// Without storage (Node, sandboxed frames) memory lasts as long as the page.
-const fallback = new Map<string, string>();
+/** Per-endpoint memory of transports; see {@link transportMemory}. */
+export interface TransportMemory {
+  /** The transport that worked last, if recent. */
+  readonly last: TransportName | undefined;
+  /** True while `name` is demoted. */
+  isDemoted(name: TransportName): boolean;
+  /** `name` completed a connect: start there next time. */
+  worked(name: TransportName): void;
+  /** `name` died `lifetime` ms after it connected; two short lives in a row demote it. */
+  died(name: TransportName, lifetime: number): void;
+}
+
+// Without localStorage (Node, sandboxed frames) memory lasts as long as the page.
+const pageMemory = new Map<string, string>();
+const pageStorage = { getItem: (k: string) => pageMemory.get(k) ?? null, setItem: (k: string, v: string) => void pageMemory.set(k, v) };
 
 /**
- * Per-endpoint memory of transports, in `localStorage` when present: which one
- * worked last (start there next time) and which ones keep dying soon after
- * opening (two strikes demote one for an hour; Faye never downgrades, and that
- * is its best-known failure).
+ * Memory of transports for one endpoint, in `localStorage` when present: which
+ * one worked last (start there next time) and which ones keep dying soon after
+ * opening (demoted for an hour: Faye never downgrades, and that is its
+ * best-known failure). Disabled, it remembers nothing.
  */
-export class TransportMemory {
-  readonly #key: string;
-  readonly #storage: Pick<Storage, 'getItem' | 'setItem'> | undefined;
-  readonly #now: () => number;
-
-  constructor(endpoint: URL, platform: Platform, enabled: boolean) {
-    this.#key = 'cometkit:' + endpoint.href;
-    this.#storage = enabled ? platform.storage : undefined;
-    this.#now = platform.now;
+export function transportMemory(endpoint: URL, platform: Platform, enabled: boolean): TransportMemory {
+  const key = 'cometkit:' + endpoint.href;
+  const storage = enabled ? platform.storage ?? pageStorage : undefined;
+  const strikes: Partial<Record<TransportName, number>> = {};
+  let memo: Memo = {};
+  try {
+    memo = Object(JSON.parse(storage?.getItem(key) || '{}'));
+  } catch {
+    // Corrupt or inaccessible storage must never stop a connection.
   }
-
-  /** The transport that worked last, if recent. */
-  get last(): TransportName | undefined {
-    const m = this.#read();
-    return this.#now() - (m.at ?? 0) < LAST_TTL ? m.last : undefined;
-  }
-
-  /** True while `name` is demoted. */
-  isDemoted(name: TransportName): boolean {
-    return (this.#read().demoted?.[name] ?? 0) > this.#now();
-  }
-
-  /** `name` completed a connect: start there next time. */
-  worked(name: TransportName): void {
-    this.#write({ ...this.#read(), last: name, at: this.#now() });
-  }
-
-  /** `name` died `lifetime` ms after it connected; a life shorter than `soon` is a strike. */
-  died(name: TransportName, lifetime: number, soon: number): void {
-    const m = this.#read();
-    const strikes = { ...m.strikes, [name]: lifetime < soon ? (m.strikes?.[name] ?? 0) + 1 : 0 };
-    if (strikes[name]! > 1) {
-      m.demoted = { ...m.demoted, [name]: this.#now() + DEMOTE_TTL };
-      strikes[name] = 0;
-      if (m.last === name) m.last = undefined;
-    }
-    this.#write({ ...m, strikes });
-  }
-
-  #read(): Memo {
+  const save = () => {
     try {
-      const value: unknown = JSON.parse((this.#storage ? this.#storage.getItem(this.#key) : fallback.get(this.#key)) || '{}');
-      return value && typeof value === 'object' ? (value as Memo) : {};
-    } catch {
-      return {}; // corrupt or inaccessible storage must never stop a connection
-    }
-  }
-
-  #write(m: Memo): void {
-    const text = JSON.stringify(m);
-    try {
-      if (this.#storage) this.#storage.setItem(this.#key, text);
-      else fallback.set(this.#key, text);
+      storage?.setItem(key, JSON.stringify(memo));
     } catch {
       // Quota exceeded or storage disabled: memory is an optimisation only.
     }
-  }
+  };
+  return {
+    get last() {
+      return platform.now() - (memo.at ?? 0) < LAST_TTL ? memo.last : undefined;
+    },
+    isDemoted: (name) => (memo.demoted?.[name] ?? 0) > platform.now(),
+    worked(name) {
+      memo.last = name;
+      memo.at = platform.now();
+      save();
+    },
+    died(name, lifetime) {
+      const n = (strikes[name] = lifetime < SOON ? (strikes[name] ?? 0) + 1 : 0);
+      if (n < 2) return;
+      strikes[name] = 0;
+      (memo.demoted ??= {})[name] = platform.now() + DEMOTE_TTL;
+      if (memo.last === name) memo.last = undefined;
+      save();
+    },
+  };
 }

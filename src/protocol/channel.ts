@@ -3,20 +3,16 @@
  * `/a/*` matches one segment below `/a`; `/a/**` matches any depth below it.
  */
 
-const SEGMENT = /^[\w!~()$@'*+,;=.:-]+$/;
+// Segments of Bayeux's channel grammar; a wildcard only as the last segment.
+const CHANNEL = /^(\/[\w!~()$@'+,;=.:-]+)*\/([\w!~()$@'+,;=.:-]+|\*\*?)$/;
 
 /** True when `name` is an absolute channel name with non-empty segments. */
 export function isValidChannel(name: unknown): name is string {
-  if (typeof name !== 'string' || name[0] !== '/' || name.length > 1024) return false;
-  const segments = name.slice(1).split('/');
-  return segments.every((s, i) => {
-    if (s === '*' || s === '**') return i === segments.length - 1;
-    return SEGMENT.test(s) && !s.includes('*');
-  });
+  return typeof name === 'string' && name.length <= 1024 && CHANNEL.test(name);
 }
 
-/** True for a pattern that ends in `*` or `**`. */
-export const isWildcard = (name: string): boolean => /\/\*\*?$/.test(name);
+/** True for a (valid) pattern that ends in `*` or `**`. */
+export const isWildcard = (name: string): boolean => name.endsWith('*');
 
 /** True for `/meta/**`: protocol channels, never published to by applications. */
 export const isMeta = (name: string): boolean => name.startsWith('/meta/');

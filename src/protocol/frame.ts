@@ -12,7 +12,7 @@ export const MAX_FRAME_CHARS = 1 << 20;
  */
 export function parseFrame(text: string, maxChars = MAX_FRAME_CHARS): Message[] {
   if (text.length > maxChars) {
-    throw new CometError('too_large', `Expected a frame of at most ${maxChars} characters but got ${text.length}`);
+    throw new CometError('too_large', `Expected at most ${maxChars} characters but got ${text.length}`);
   }
   let value: unknown;
   try {
@@ -20,13 +20,10 @@ export function parseFrame(text: string, maxChars = MAX_FRAME_CHARS): Message[] 
   } catch (cause) {
     throw new CometError('bad_message', 'Expected a JSON frame', { cause });
   }
-  const list = Array.isArray(value) ? value : [value];
-  for (const m of list) {
-    if (m === null || typeof m !== 'object' || Array.isArray(m) || typeof (m as Message).channel !== 'string') {
-      throw new CometError('bad_message', 'Expected messages with a channel', { reply: m });
-    }
-  }
-  return list as Message[];
+  const list = (Array.isArray(value) ? value : [value]) as Message[];
+  const bad = list.find((m) => typeof m?.channel !== 'string');
+  if (bad !== undefined) throw new CometError('bad_message', 'Expected messages with a channel', { reply: bad });
+  return list;
 }
 
 /** Serialise a batch for the wire. */

@@ -195,7 +195,11 @@ export class Engine {
     const alive: Promise<unknown>[] = [];
     // A held connect proves the client is there. An attached socket or stream does not (a peer can vanish
     // without a FIN), so those clients stay alive through the connects they keep sending instead.
-    for (const [id, link] of this.#links) if (link.held) alive.push(this.#store.touch(id, now));
+    for (const [id, link] of this.#links) {
+      if (link.held) alive.push(this.#store.touch(id, now));
+      // With a shared store another process may end the session; an idle local record of it would stay forever.
+      else if (!link.connection && link.used < now - this.#sessionTimeout) this.#links.delete(id);
+    }
     await Promise.all(alive);
     for (const id of await this.#store.expired(now - this.#sessionTimeout)) await this.#remove(id, 'timeout');
   }
@@ -388,6 +392,7 @@ export class Engine {
   #link(clientId: string, session: SessionInfo): Link {
     let link = this.#links.get(clientId);
     if (!link) this.#links.set(clientId, (link = new Link(clientId, session.ack, session.acked, this.#clock)));
+    link.used = this.#clock.now();
     return link;
   }
 

@@ -27,6 +27,8 @@ export class Link {
   acked: number;
   held: Held | null = null;
   connection: Connection | null = null;
+  /** When a connect or stream for this session last reached this process (the sweep forgets idle links). */
+  used = 0;
   /** A flush is queued for the end of this tick. */
   scheduled = false;
   #flushing = false;

@@ -80,7 +80,7 @@ export function createLink(c: TransportContext, s: TransportSink, stop: () => vo
           ([r, t]) => {
             aborts.delete(a);
             if (r.ok) return k.feed(t);
-            if (r.status < 400 || r.status > 499) return k.fail(`Expected a 2xx response but got ${r.status}`);
+            if (r.status < 400 || r.status > 499) return k.fail(`HTTP ${r.status}`);
             // The server refused this request only (400 bad JSON, 403, 413 too large):
             // answer each sent call with a failure so the client can reject exactly
             // those, preferring the server's own replies where it gave them.
@@ -98,7 +98,7 @@ export function createLink(c: TransportContext, s: TransportSink, stop: () => vo
             );
             if (live && replies.length) s.onMessages(replies);
           },
-          (e) => k.fail('Expected a response but the request failed', e),
+          (e) => k.fail('Request failed', e),
         );
     },
     close() {

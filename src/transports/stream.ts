@@ -75,11 +75,11 @@ export function streamTransport(
                   if (chars >= c.streamCharLimit && cur()) go();
                 },
                 end() {
-                  if (cur()) up ? go() : k!.fail('Expected the stream to open but it failed');
+                  if (cur()) up ? go() : k!.fail('Stream failed');
                 },
               });
             } catch (e) {
-              k!.fail('Expected to open a stream but could not', e);
+              k!.fail('Stream failed', e);
             }
           };
           k = createLink(c, s, release);

@@ -22,15 +22,15 @@ export const websocketTransport: TransportFactory = {
           ws = new c.platform.WebSocket!(c.url.href.replace(/^http/, 'ws'));
         } catch (e) {
           // CSP `connect-src` (or a bad URL) makes the constructor throw.
-          return k.fail('Expected to open a WebSocket but could not', e);
+          return k.fail('WebSocket failed', e);
         }
         const l = k;
         ws.onopen = l.open;
         ws.onmessage = ({ data }) =>
           typeof data === 'string'
             ? l.feed(data)
-            : l.error(new CometError('bad_message', `Expected a text frame but got ${typeof data}`));
-        ws.onclose = ws.onerror = () => l.fail('Expected the WebSocket to stay open but it closed');
+            : l.error(new CometError('bad_message', 'Expected a text frame'));
+        ws.onclose = ws.onerror = () => l.fail('WebSocket closed');
       },
       send: (m) => ws?.send(encodeFrame(m)),
       close: () => k?.close(),

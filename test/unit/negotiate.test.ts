@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { orderTransports, race as startRace, type RaceHost } from '../../src/negotiate.js';
 import { resolvePlatform } from '../../src/platform.js';
 import type { TransportName } from '../../src/protocol/message.js';
-import { TransportMemory } from '../../src/transport-memory.js';
+import { transportMemory } from '../../src/transport-memory.js';
 import type { TransportFactory } from '../../src/transports/transport.js';
 
 const factory = (name: TransportName, connectionType: string, supported = true): TransportFactory => ({
@@ -47,7 +47,7 @@ describe('TransportMemory', () => {
       now,
       storage: { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => void storage.set(k, v) },
     });
-    return { m: new TransportMemory(new URL('http://x/cometd'), platform, true), storage };
+    return { m: transportMemory(new URL('http://x/cometd'), platform, true), storage };
   }
 
   it('remembers the last transport that worked, per endpoint, until it expires', () => {
@@ -62,18 +62,26 @@ describe('TransportMemory', () => {
 
   it('demotes a transport that dies soon after connecting twice in a row', () => {
     const { m } = memory();
-    m.died('websocket', 500, 10_000);
+    m.died('websocket', 500);
     expect(m.isDemoted('websocket')).toBe(false);
-    m.died('websocket', 800, 10_000);
+    m.died('websocket', 800);
     expect(m.isDemoted('websocket')).toBe(true);
   });
 
   it('does not count a long-lived connection as a strike', () => {
     const { m } = memory();
-    m.died('websocket', 500, 10_000);
-    m.died('websocket', 60_000, 10_000);
-    m.died('websocket', 500, 10_000);
+    m.died('websocket', 500);
+    m.died('websocket', 60_000);
+    m.died('websocket', 500);
     expect(m.isDemoted('websocket')).toBe(false);
+  });
+
+  it('remembers nothing when disabled', () => {
+    const storage = new Map<string, string>();
+    const platform = resolvePlatform({ storage: { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => void storage.set(k, v) } });
+    transportMemory(new URL('http://x/cometd'), platform, false).worked('sse');
+    expect(transportMemory(new URL('http://x/cometd'), platform, false).last).toBeUndefined();
+    expect(storage.size).toBe(0);
   });
 
   it('survives corrupt storage', () => {
@@ -117,7 +125,7 @@ describe('Race', () => {
   });
 
   it('starts the next transport at once when one fails', () => {
-    const { r, started } = race([ws, lp], 10_000);
+    const { r, started } = race([ws, lp]);
     r.failed('websocket');
     expect(started).toEqual(['websocket', 'long-poll']);
     vi.useRealTimers();
