@@ -27,7 +27,11 @@ export default [
     output: { file: 'dist/cometkit.min.js', format: 'iife', name: 'cometkit', sourcemap: false },
     plugins: [
       typescript({ tsconfig: './tsconfig.build.json', declaration: false, outDir: 'dist' }),
-      terser({ ecma: 2022, compress: { passes: 3, unsafe_arrows: true }, mangle: { properties: { regex: /^#|^_/ } }, format: { comments: false } }),
+      terser({ ecma: 2022, compress: { passes: 3, unsafe_arrows: true }, mangle: {
+          // Properties of internal objects only (link host, race, memory, HTTP link,
+          // pending requests); public API and wire names are never on this list.
+          properties: { regex: /^(connectMessage|refused|received|connectSoon|activate|since|worked|died|isDemoted|callbacks|won|lost|begin|feed|fail|post|live|link|onListenerError)$/ },
+        }, format: { comments: false } }),
     ],
   },
 ];

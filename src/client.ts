@@ -64,7 +64,7 @@ interface Pending {
 const ACK_EVERY = 64;
 const noop = () => {};
 const closed = () => new CometError('closed', 'The client is closed');
-const badChannel = (channel: unknown) => new CometError('bad_channel', `Expected a channel like /a/b but got ${JSON.stringify(channel)}`);
+const badChannel = (channel: unknown) => new CometError('bad_channel', `Expected a channel but got ${JSON.stringify(channel)}`);
 const failed = (code: CometErrorCode, reply: Message) => new CometError(code, `${reply.channel} failed: ${reply.error}`, { reply });
 
 /**
@@ -153,20 +153,14 @@ export class CometClient {
   subscribe<T = unknown>(channel: string, callback: MessageCallback<T>): Subscription {
     if (!isValidChannel(channel) || isMeta(channel)) throw badChannel(channel);
     if (this.#state === 'closed') throw closed();
-    let entry = this.#channels.get(channel);
-    if (!entry) {
-      entry = { callbacks: new Set(), ready: Promise.resolve() };
-      this.#channels.set(channel, entry);
-      this.#subscribe(channel, entry);
-    }
+    const entry = this.#channels.get(channel) ?? this.#subscribe(channel, { callbacks: new Set(), ready: Promise.resolve() });
     const cb = callback as MessageCallback<never>;
-    const ch = entry;
-    ch.callbacks.add(cb);
+    entry.callbacks.add(cb);
     return {
       channel,
-      ready: ch.ready,
+      ready: entry.ready,
       unsubscribe: async () => {
-        if (!ch.callbacks.delete(cb) || ch.callbacks.size || this.#channels.get(channel) !== ch) return;
+        if (!entry.callbacks.delete(cb) || entry.callbacks.size || this.#channels.get(channel) !== entry) return;
         this.#channels.delete(channel);
         if (this.#clientId) await this.#request({ channel: UNSUBSCRIBE, subscription: channel }, 'unsubscribe_failed');
       },
@@ -253,7 +247,7 @@ export class CometClient {
   #negotiate(): void {
     const candidates = orderTransports(this.#o.transports, this.#serverTypes, this.#platform, this.#memory);
     if (!candidates.length) {
-      return this.#teardown(new CometError('transport_failed', `Expected a transport in common but the server offers ${this.#serverTypes}`));
+      return this.#teardown(new CometError('transport_failed', `No transport in common with the server's ${this.#serverTypes}`));
     }
     const host = this.#host;
     const r = (this.#race = race<Link>(
@@ -266,8 +260,8 @@ export class CometClient {
           this.#race = null;
           this.#retry(new CometError('transport_failed', 'No transport could connect'));
         },
-        setTimeout: (fn, ms) => this.#platform.setTimeout(fn, ms),
-        clearTimeout: (h) => this.#platform.clearTimeout(h),
+        setTimeout: this.#platform.setTimeout,
+        clearTimeout: this.#platform.clearTimeout,
       },
       this.#o.fallbackDelay,
     ));
@@ -374,14 +368,8 @@ export class CometClient {
     return {
     platform: this.#platform,
     connectTimeout: this.#o.connectTimeout,
-    context: (): TransportContext => ({
-      url: this.#o.url,
-      clientId: this.#clientId ?? '',
-      platform: this.#platform,
-      maxFrameChars: this.#o.maxMessageChars,
-      streamCharLimit: this.#o.streamCharLimit,
-      headers: this.#o.headers,
-    }),
+    // The resolved options carry url, headers and the limits under the context's names.
+    context: (): TransportContext => ({ ...this.#o, clientId: this.#clientId ?? '', platform: this.#platform }),
     connectMessage: (connectionType, first) => {
       if (!this.#clientId) return null;
       const message: Message = { channel: CONNECT, clientId: this.#clientId, connectionType, id: this.#id() };
@@ -427,21 +415,21 @@ export class CometClient {
 
   #receive(messages: Message[]): void {
     for (const m of this.#in(messages)) {
-      if (m.successful !== undefined || m.channel.startsWith('/meta/')) this.#reply(m);
+      if (m.successful !== undefined || isMeta(m.channel)) this.#reply(m);
       else if (!isValidChannel(m.channel) || isWildcard(m.channel)) this.#error('bad_message', badChannel(m.channel).message);
       else this.#sequence(m);
     }
   }
 
   #reply(reply: Message): void {
-    const id = typeof reply.id === 'string' ? reply.id : undefined;
-    const p = id === undefined ? undefined : this.#pending.get(id);
-    if (!p || !id) return;
+    const id = reply.id as string;
+    const p = this.#pending.get(id); // a hostile id of another type simply finds nothing
+    if (!p) return;
     if (reply.successful === true) {
       this.#pending.delete(id);
       return p.resolve(reply);
     }
-    if (reply.advice?.reconnect === 'handshake' && this.#state !== 'closed') {
+    if (reply.advice?.reconnect === 'handshake') {
       // Unknown client: keep the request, it is re-sent in the new session.
       p.link = undefined;
       this.#rehandshake();
@@ -483,13 +471,16 @@ export class CometClient {
     }
   }
 
-  #subscribe(channel: string, entry: Channel): void {
+  /** Ask the server for `channel` (again, after a new handshake) and track the answer in `entry`. */
+  #subscribe(channel: string, entry: Channel): Channel {
+    this.#channels.set(channel, entry);
     entry.ready = this.#request({ channel: SUBSCRIBE, subscription: channel }, 'subscribe_denied').then(noop, (error: CometError) => {
       if (this.#channels.get(channel) === entry) this.#channels.delete(channel);
       if (error.code !== 'closed') this.#events.emit('error', error);
       throw error;
     });
     entry.ready.catch(noop); // unawaited `ready` must not become an unhandled rejection
+    return entry;
   }
 
   #request(message: Message, code: CometErrorCode): Promise<Message> {

@@ -8,18 +8,19 @@ export type Listener<T> = (payload: T) => void;
  * not stop the others; the error goes to `onListenerError`.
  */
 export class Emitter<Events extends object> {
-  #listeners = new Map<keyof Events, Set<Listener<never>>>();
+  readonly #listeners = new Map<keyof Events, Set<Listener<never>>>();
+  readonly #onListenerError: (error: unknown, type: keyof Events) => void;
 
-  constructor(private readonly onListenerError: (error: unknown, type: keyof Events) => void = () => {}) {}
+  constructor(onListenerError: (error: unknown, type: keyof Events) => void) {
+    this.#onListenerError = onListenerError;
+  }
 
   /** Listen; call the returned function to stop. */
   on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void {
     let set = this.#listeners.get(type);
     if (!set) this.#listeners.set(type, (set = new Set()));
     set.add(listener as Listener<never>);
-    return () => {
-      set.delete(listener as Listener<never>);
-    };
+    return () => void set.delete(listener as Listener<never>);
   }
 
   emit<K extends keyof Events>(type: K, payload: Events[K]): void {
@@ -27,7 +28,7 @@ export class Emitter<Events extends object> {
       try {
         (listener as Listener<Events[K]>)(payload);
       } catch (error) {
-        this.onListenerError(error, type);
+        this.#onListenerError(error, type);
       }
     }
   }

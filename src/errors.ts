@@ -39,5 +39,5 @@ export class CometError extends Error {
  * crosses window boundaries, where `instanceof` fails).
  */
 export function isCometError(value: unknown): value is CometError {
-  return value instanceof CometError || (value instanceof Error && value.name === 'CometError' && 'code' in value);
+  return value instanceof Error && value.name === 'CometError';
 }

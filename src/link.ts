@@ -121,7 +121,7 @@ export class Link {
 
   #deadline(hold: number): void {
     const ms = hold + this.#host.connectTimeout;
-    this.#arm(ms, () => this.#down(new CometError('timeout', `${this.name} completed no /meta/connect in ${ms} ms`)));
+    this.#arm(ms, () => this.#down(new CometError('timeout', `${this.name}: no /meta/connect in ${ms} ms`)));
   }
 
   #schedule(): void {

@@ -49,7 +49,7 @@ export function createLink(c: TransportContext, s: TransportSink, stop: () => vo
     feed(text) {
       let m: Message[];
       try {
-        m = parseFrame(text, c.maxFrameChars);
+        m = parseFrame(text, c.maxMessageChars);
       } catch (e) {
         return k.error(e as CometError);
       }
@@ -82,20 +82,9 @@ export function createLink(c: TransportContext, s: TransportSink, stop: () => vo
             if (r.ok) return k.feed(t);
             if (r.status < 400 || r.status > 499) return k.fail(`HTTP ${r.status}`);
             // The server refused this request only (400 bad JSON, 403, 413 too large):
-            // answer each sent call with a failure so the client can reject exactly
-            // those, preferring the server's own replies where it gave them.
-            let got: Message[] = [];
-            try {
-              got = parseFrame(t, c.maxFrameChars);
-            } catch {
-              // Not a Bayeux body (an HTML error page): synthesise every reply.
-            }
+            // answer each sent call with a failure so the client rejects exactly those.
             const error = `${r.status}::${r.statusText}`;
-            const replies = got.concat(
-              messages
-                .filter((m) => m.id !== undefined && !got.some((g) => g.id === m.id))
-                .map(({ id, channel }) => ({ id, channel, successful: false, error })),
-            );
+            const replies = messages.filter((m) => m.id).map(({ id, channel }) => ({ id, channel, successful: false, error }));
             if (live && replies.length) s.onMessages(replies);
           },
           (e) => k.fail('Request failed', e),

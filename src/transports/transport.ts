@@ -26,7 +26,7 @@ export interface TransportContext {
   clientId: string;
   platform: Platform;
   /** Frames longer than this (characters) are rejected with `too_large`. */
-  maxFrameChars: number;
+  maxMessageChars: number;
   /** A stream that has received this many characters is reopened, bounding memory. */
   streamCharLimit: number;
   /** Extra request headers for HTTP requests (auth). */

@@ -32,7 +32,7 @@ export function context(overrides: Partial<TransportContext> = {}, platform: Par
     url: new URL(ENDPOINT),
     clientId: 'c1',
     platform: resolvePlatform(platform),
-    maxFrameChars: 1000,
+    maxMessageChars: 1000,
     streamCharLimit: 100_000,
     headers: {},
     ...overrides,

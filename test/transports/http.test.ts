@@ -55,10 +55,10 @@ describe('createLink().post', () => {
     expect(s.onClose).not.toHaveBeenCalled();
   });
 
-  it('reports a body over maxFrameChars as too_large', async () => {
+  it('reports a body over maxMessageChars as too_large', async () => {
     server.use(http.post(ENDPOINT, () => new HttpResponse(frame('/x'.repeat(60)))));
     const s = makeSink();
-    createLink(context({ maxFrameChars: 100 }), s).post([publish]);
+    createLink(context({ maxMessageChars: 100 }), s).post([publish]);
     await vi.waitFor(() => expect(s.onError).toHaveBeenCalledOnce());
     expect(s.onError.mock.calls[0]![0].code).toBe('too_large');
     expect(s.onMessages).not.toHaveBeenCalled();
@@ -80,14 +80,14 @@ describe('createLink().post', () => {
     expect(s.onClose).not.toHaveBeenCalled();
   });
 
-  it("passes the server's own replies from a 4xx body, filling in the calls it left out", async () => {
+  it('fails exactly the calls of the refused batch, whatever body the 4xx carries', async () => {
     const own = { id: '8', channel: '/chat', successful: false, error: '403::denied' };
     server.use(http.post(ENDPOINT, () => HttpResponse.json([own], { status: 403, statusText: 'Forbidden' })));
     const s = makeSink();
     createLink(context(), s).post([publish, { channel: '/b', id: '10' }]);
     await vi.waitFor(() => expect(s.onMessages).toHaveBeenCalledOnce());
     expect(s.onMessages.mock.calls[0]![0]).toEqual([
-      own,
+      { id: '8', channel: '/chat', successful: false, error: '403::Forbidden' },
       { id: '10', channel: '/b', successful: false, error: '403::Forbidden' },
     ]);
   });

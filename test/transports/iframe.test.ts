@@ -93,7 +93,7 @@ describe('iframeTransport', () => {
   });
 
   it('reports an oversized chunk as too_large', () => {
-    const { s } = open({ maxFrameChars: 40 });
+    const { s } = open({ maxMessageChars: 40 });
     post(frame('/x'.repeat(30)));
     expect(s.onError.mock.calls.map(([e]) => e.code)).toEqual(['too_large']);
   });

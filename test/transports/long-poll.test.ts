@@ -76,7 +76,7 @@ describe('longPollTransport', () => {
     server.use(http.post(ENDPOINT, () => new HttpResponse(frame('/big'.repeat(100)))));
     const s = makeSink();
     const t = longPollTransport.create();
-    t.open(context({ maxFrameChars: 200 }), s);
+    t.open(context({ maxMessageChars: 200 }), s);
     t.send([{ channel: '/chat', id: '1' }]);
     await vi.waitFor(() => expect(s.onError).toHaveBeenCalledOnce());
     expect(s.onError.mock.calls[0]![0].code).toBe('too_large');

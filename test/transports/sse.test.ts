@@ -81,7 +81,7 @@ describe('sseTransport', () => {
 
   it('reports an oversized frame as too_large', async () => {
     const streams = serve();
-    const { s } = open({ maxFrameChars: 40 });
+    const { s } = open({ maxMessageChars: 40 });
     await vi.waitFor(() => expect(streams).toHaveLength(1));
     streams[0]!.client.send({ data: frame('/x'.repeat(30)) });
     await vi.waitFor(() => expect(s.onError).toHaveBeenCalledOnce());

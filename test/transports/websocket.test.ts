@@ -77,7 +77,7 @@ describe('websocketTransport', () => {
 
   it('reports an oversized frame as too_large', async () => {
     const client = serve();
-    const { s } = open({ maxFrameChars: 50 });
+    const { s } = open({ maxMessageChars: 50 });
     (await client).send(frame('/x'.repeat(40)));
     await vi.waitFor(() => expect(s.onError).toHaveBeenCalledOnce());
     expect(s.onError.mock.calls[0]![0].code).toBe('too_large');

@@ -5,7 +5,7 @@ type Events = { tick: number; other: string };
 
 describe('Emitter', () => {
   it('delivers to every listener and stops after the disposer runs', () => {
-    const e = new Emitter<Events>();
+    const e = new Emitter<Events>(() => {});
     const a = vi.fn();
     const off = e.on('tick', a);
     e.emit('tick', 1);
@@ -28,7 +28,7 @@ describe('Emitter', () => {
   });
 
   it('lets a listener remove itself while an event is being emitted', () => {
-    const e = new Emitter<Events>();
+    const e = new Emitter<Events>(() => {});
     const second = vi.fn();
     const off = e.on('tick', () => off());
     e.on('tick', second);
