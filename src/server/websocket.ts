@@ -46,7 +46,9 @@ export class WebSocketTransport {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#serve(ws, req));
+    // Keep only the headers: a socket lives for hours, and the whole request object would live with it.
+    const headers = req.headers;
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#serve(ws, headers));
   }
 
   /** Close every socket (1001: going away) and stop accepting. */
@@ -55,19 +57,19 @@ export class WebSocketTransport {
     this.#wss.close();
   }
 
-  #serve(ws: WebSocket, req: IncomingMessage): void {
+  #serve(ws: WebSocket, headers: IncomingMessage['headers']): void {
     const connection = new SocketConnection(ws);
     // Batches are handled in arrival order: a subscribe must land before the publish sent after it.
     let queue: Promise<void> = Promise.resolve();
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      queue = queue.then(() => this.#onFrame(connection, req, data, isBinary)).catch(() => {});
+      queue = queue.then(() => this.#onFrame(connection, headers, data, isBinary)).catch(() => {});
     });
     ws.on('close', () => this.engine.detach(connection));
     // Errors (bad frames, resets) are followed by 'close'; without a listener they would crash the process.
     ws.on('error', () => {});
   }
 
-  async #onFrame(connection: SocketConnection, req: IncomingMessage, data: RawData, isBinary: boolean): Promise<void> {
+  async #onFrame(connection: SocketConnection, headers: IncomingMessage['headers'], data: RawData, isBinary: boolean): Promise<void> {
     if (isBinary) return connection.send(errorBatch('400::Expected a text frame'));
     let messages: Message[];
     try {
@@ -76,7 +78,7 @@ export class WebSocketTransport {
       return connection.send(errorBatch(`400::${isCometError(error) ? error.message : 'Bad request'}`));
     }
     try {
-      const replies = await this.engine.handle(messages, { transport: 'websocket', connection, headers: req.headers });
+      const replies = await this.engine.handle(messages, { transport: 'websocket', connection, headers });
       if (replies.length > 0) connection.send(replies);
     } catch {
       // A failing store must cost one batch, never the socket or the process.
