@@ -238,8 +238,9 @@ export class CometClient {
     this.#ack = reply.ext?.ack === true;
     this.#lastSeq = this.#acked = 0;
     this.#held.clear();
-    // The new session knows none of our subscriptions: renew them all.
-    for (const [channel, entry] of this.#channels) this.#subscribe(channel, entry);
+    // The new session knows none of our subscriptions: renew the confirmed ones
+    // (those still unanswered are re-sent below with every pending request).
+    for (const [channel, entry] of this.#channels) if (entry.confirmed) this.#subscribe(channel, entry);
     for (const p of this.#pending.values()) p.link = undefined;
     this.#negotiate();
   }
@@ -474,7 +475,8 @@ export class CometClient {
   /** Ask the server for `channel` (again, after a new handshake) and track the answer in `entry`. */
   #subscribe(channel: string, entry: Channel): Channel {
     this.#channels.set(channel, entry);
-    entry.ready = this.#request({ channel: SUBSCRIBE, subscription: channel }, 'subscribe_denied').then(noop, (error: CometError) => {
+    entry.confirmed = false;
+    entry.ready = this.#request({ channel: SUBSCRIBE, subscription: channel }, 'subscribe_denied').then(() => void (entry.confirmed = true), (error: CometError) => {
       if (this.#channels.get(channel) === entry) this.#channels.delete(channel);
       if (error.code !== 'closed') this.#events.emit('error', error);
       throw error;

@@ -104,7 +104,8 @@ export class Link {
     // Deliveries first, so the next connect acknowledges them.
     if (rest.length) this.#host.received(rest);
     for (const reply of replies) {
-      if (this.#closed || reply.id !== this.#inflight) continue;
+      // Only the answer to the connect in flight counts; an unsolicited one (no id, none in flight) is ignored.
+      if (this.#closed || (reply.id ?? 0) !== this.#inflight) continue;
       this.#inflight = undefined;
       this.#platform.clearTimeout(this.#timer);
       this.#timer = undefined;

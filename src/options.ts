@@ -68,7 +68,7 @@ export function resolveOptions(options: CoreOptions): ResolvedOptions {
   }
   if (!/^https?:$/.test(url?.protocol ?? '')) throw bad('an absolute http(s) URL', options.url);
   if (!options.transports?.length) throw bad('at least one transport', options.transports);
-  const resolved = {
+  return {
     ...DEFAULTS,
     extensions: [],
     headers: {},
@@ -77,8 +77,4 @@ export function resolveOptions(options: CoreOptions): ResolvedOptions {
     url,
     reconnect: { ...DEFAULTS.reconnect, ...defined(options.reconnect) },
   } as ResolvedOptions;
-  for (const key of ['fallbackDelay', 'connectTimeout', 'maxMessageChars', 'streamCharLimit', 'upgradeDelay'] as const) {
-    if (!(resolved[key] >= 0)) throw bad(key + ' ≥ 0', resolved[key]);
-  }
-  return resolved;
 }

@@ -18,4 +18,6 @@ export interface Channel {
   readonly callbacks: Set<MessageCallback<never>>;
   /** Settles with the latest subscribe request for this pattern. */
   ready: Promise<void>;
+  /** The current session's server confirmed it. */
+  confirmed?: boolean;
 }

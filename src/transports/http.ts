@@ -11,8 +11,8 @@ import type { TransportContext, TransportSink } from './transport.js';
 export interface Link {
   /** Report `onOpen`, at most once. */
   open(): void;
-  /** Parse one frame and deliver it; a bad frame goes to `onError`, empty batches are dropped. */
-  feed(text: string): void;
+  /** Parse one frame and deliver it (empty batches are dropped); false for a bad frame, which goes to `onError`. */
+  feed(text: string): boolean;
   /** Report `onError` for an unusable frame. */
   error(error: CometError): void;
   /** Release everything and report `onClose(transport_failed)` once, on a later microtask. */
@@ -51,9 +51,11 @@ export function createLink(c: TransportContext, s: TransportSink, stop: () => vo
       try {
         m = parseFrame(text, c.maxMessageChars);
       } catch (e) {
-        return k.error(e as CometError);
+        k.error(e as CometError);
+        return false;
       }
       if (live && m.length) s.onMessages(m);
+      return true;
     },
     error: (e) => {
       if (live) s.onError(e);
@@ -79,11 +81,12 @@ export function createLink(c: TransportContext, s: TransportSink, stop: () => vo
         .then(
           ([r, t]) => {
             aborts.delete(a);
-            if (r.ok) return k.feed(t);
-            if (r.status < 400 || r.status > 499) return k.fail(`HTTP ${r.status}`);
-            // The server refused this request only (400 bad JSON, 403, 413 too large):
-            // answer each sent call with a failure so the client rejects exactly those.
-            const error = `${r.status}::${r.statusText}`;
+            if (!r.ok && (r.status < 400 || r.status > 499)) return k.fail(`HTTP ${r.status}`);
+            if (r.ok && k.feed(t)) return;
+            // The server refused this request only (400 bad JSON, 403, 413 too large),
+            // or answered it with garbage: fail each sent call, so the client settles
+            // exactly those instead of waiting for replies that will never come.
+            const error = r.ok ? '502::Unusable response' : `${r.status}::${r.statusText}`;
             const replies = messages.filter((m) => m.id).map(({ id, channel }) => ({ id, channel, successful: false, error }));
             if (live && replies.length) s.onMessages(replies);
           },

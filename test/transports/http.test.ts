@@ -55,13 +55,14 @@ describe('createLink().post', () => {
     expect(s.onClose).not.toHaveBeenCalled();
   });
 
-  it('reports a body over maxMessageChars as too_large', async () => {
+  it('reports a body over maxMessageChars as too_large and fails the calls it answered', async () => {
     server.use(http.post(ENDPOINT, () => new HttpResponse(frame('/x'.repeat(60)))));
     const s = makeSink();
     createLink(context({ maxMessageChars: 100 }), s).post([publish]);
     await vi.waitFor(() => expect(s.onError).toHaveBeenCalledOnce());
     expect(s.onError.mock.calls[0]![0].code).toBe('too_large');
-    expect(s.onMessages).not.toHaveBeenCalled();
+    await vi.waitFor(() => expect(s.onMessages).toHaveBeenCalledOnce());
+    expect(s.onMessages.mock.calls[0]![0]).toEqual([{ id: '8', channel: '/chat', successful: false, error: '502::Unusable response' }]);
   });
 
   it('answers each sent message with an id with a failed reply on a 4xx', async () => {

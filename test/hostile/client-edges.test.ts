@@ -1,0 +1,96 @@
+// @vitest-environment node
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createClient, type CometClient, type CometError, type TransportName } from '../../src/index.js';
+import { startFakeEndpoint, type FakeEndpoint, type FakeOptions } from './fake-endpoint.js';
+
+// Hand-picked hostile inputs the property in client-frames.test.ts reaches only
+// by luck, or whose outcome is not "stay connected": each names the behaviour
+// it pins down. Tests marked `it.fails` are client bugs reported to the client
+// owner; they flip to `it` once fixed.
+let endpoint: FakeEndpoint;
+let client: CometClient;
+let errors: CometError[];
+
+afterEach(async () => {
+  await client?.disconnect();
+  await endpoint?.stop();
+});
+
+async function connect(transport: TransportName, options: FakeOptions = {}, connectTimeout = 4000) {
+  endpoint = await startFakeEndpoint({ hold: 1000, ...options });
+  errors = [];
+  client = createClient({ url: endpoint.url, transports: [transport], rememberTransport: false, connectTimeout });
+  client.on('error', (e) => errors.push(e));
+  const got: unknown[] = [];
+  await client.subscribe('/check', (data) => got.push(data)).ready;
+  return got;
+}
+
+describe('unsolicited /meta/connect replies', () => {
+  // Bug (src/link.ts, Link#receive): a connect reply is matched with
+  // `reply.id !== this.#inflight`, so between two connects (#inflight undefined,
+  // which on a stream is almost all the time) a reply *without* an id is taken as
+  // the answer to a connect: its advice is applied and a failure tears the link
+  // down (`reconnect: 'none'` closes the client). Fix: also skip when
+  // `this.#inflight === undefined`.
+  // A WebSocket always has a held connect in flight, so only streams show it.
+  it('ignores one without id when no connect is in flight (sse)', async () => {
+    const got = await connect('sse');
+    // Let the first keep-alive cycle settle so no connect is in flight on the stream.
+    await vi.waitFor(() => expect(client.state).toBe('connected'));
+    endpoint.frame('[{"channel":"/meta/connect","successful":false,"error":"500::evil","advice":{"reconnect":"none"}}]');
+    endpoint.deliver('/check', 'after');
+    await vi.waitFor(() => expect(got).toContain('after'));
+    expect(client.state).toBe('connected');
+  });
+});
+
+describe('long-poll responses', () => {
+  it('recovers from a held connect answered with garbage: bad_message, then a new connect, then delivery', async () => {
+    endpoint = await startFakeEndpoint({ hold: 300 });
+    errors = [];
+    client = createClient({ url: endpoint.url, transports: ['long-poll'], rememberTransport: false, connectTimeout: 500 });
+    client.on('error', (e) => errors.push(e));
+    const got: unknown[] = [];
+    await client.subscribe('/check', (data) => got.push(data)).ready;
+    endpoint.answerNextConnect('<html>502 Bad Gateway</html>');
+    await vi.waitFor(() => expect(errors.map((e) => e.code)).toContain('bad_message'));
+    endpoint.deliver('/check', 'after');
+    await vi.waitFor(() => expect(got).toContain('after'), { timeout: 5000 });
+    expect(client.state).toBe('connected');
+    expect(errors.every((e) => ['bad_message', 'connect_failed', 'timeout', 'transport_failed'].includes(e.code))).toBe(true);
+  });
+
+  // Bug (src/transports/http.ts, createLink#post): a 2xx response whose body is
+  // not a usable frame is reported as one `bad_message` error, but the requests
+  // it answered stay pending forever: `publish()` never settles. The 4xx path
+  // already synthesises a failed reply per request; the 2xx-garbage path should
+  // do the same (reject with `publish_failed`, cause `bad_message`).
+  it('settles a publish whose response body is unusable', async () => {
+    await connect('long-poll');
+    endpoint.queueBody('{"not":"bayeux"}');
+    let outcome = 'pending';
+    client.publish('/inject', 1).then(
+      () => (outcome = 'resolved'),
+      (e: CometError) => (outcome = e.code),
+    );
+    await vi.waitFor(() => expect(errors.map((e) => e.code)).toContain('bad_message'));
+    await vi.waitFor(() => expect(outcome).toBe('publish_failed'), { timeout: 1500 });
+  });
+});
+
+describe('ack sequence numbers from a hostile server', () => {
+  it.each(['websocket', 'sse', 'long-poll'] as const)('never stall or reorder the real deliveries (%s)', async (transport) => {
+    const got = await connect(transport, { ack: true });
+    const evil = ['"1"', '{}', 'null', '-5', '0', '1.5', '1e400', '9007199254740993', '[2]'];
+    for (const seq of evil) {
+      const text = `[{"channel":"/evil","data":${JSON.stringify(seq)},"ext":{"seq":${seq}}}]`;
+      if (transport === 'long-poll') endpoint.answerNextConnect(text, true);
+      else endpoint.frame(text);
+    }
+    for (let n = 0; n < 20; n++) endpoint.deliver('/check', n);
+    await vi.waitFor(() => expect(got).toHaveLength(20));
+    expect(got).toEqual([...Array(20).keys()]);
+    expect(client.state).toBe('connected');
+  });
+});
