@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseFrame } from '../../src/protocol/frame.js';
-import { isCometError } from '../../src/errors.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return isCometError(e) ? e.code : 'not a CometError';
-  }
-  return undefined;
-}
+import { codeOf } from '../helpers/error-code.js';
 
 describe('parseFrame', () => {
   it('accepts an array of messages and a lone message', () => {

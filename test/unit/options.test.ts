@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createClient, isCometError, websocketTransport } from '../../src/index.js';
+import { createClient, websocketTransport } from '../../src/index.js';
+import { codeOf } from '../helpers/error-code.js';
 import { DEFAULTS, resolveOptions } from '../../src/options.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return isCometError(e) ? e.code : 'not a CometError';
-  }
-  return undefined;
-}
 
 describe('options', () => {
   it('rejects a missing, relative or non-http URL with bad_options', () => {
