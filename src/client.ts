@@ -1,3 +1,8 @@
+// The session state machine: handshake, transport race, connect loop (via Link),
+// requests and replies, ordered exactly-once delivery, reconnect. It is one class
+// because every part reads the same session state (clientId, active link, pending
+// requests, sequence numbers); the pieces that stand alone live beside it
+// (negotiate, link, backoff, transport-memory, emitter, events, options).
 import { backoffDelay } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { CometError, type CometErrorCode } from './errors.js';
@@ -11,39 +16,9 @@ import { CONNECT, DISCONNECT, HANDSHAKE, SUBSCRIBE, UNSUBSCRIBE, type Advice, ty
 import type { Channel, MessageCallback, Subscription } from './subscription.js';
 import { transportMemory, type TransportMemory } from './transport-memory.js';
 import type { TransportContext } from './transports/transport.js';
+import type { ClientEvents, ClientState, ClientStats } from './events.js';
 
-/** The client's life: `disconnected → connecting → connected ⇄ reconnecting`, and `closed` at the end. */
-export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
-
-/** Payload of the `state` event. */
-export interface StateEvent {
-  state: ClientState;
-  previous: ClientState;
-}
-
-/** Payload of the `transport` event; `null` while no transport is connected. */
-export interface TransportEvent {
-  transport: TransportName | null;
-  previous: TransportName | null;
-}
-
-/** The events of {@link CometClient}, one payload each. */
-export interface ClientEvents {
-  state: StateEvent;
-  transport: TransportEvent;
-  /** Every message delivered to this client, before the subscription callbacks. */
-  message: Message;
-  /** Everything that went wrong; the client carries on unless its state says otherwise. */
-  error: CometError;
-}
-
-/** Delivery counters, for monitoring and tests. */
-export interface ClientStats {
-  /** Messages handed to the application. */
-  delivered: number;
-  /** Redelivered copies dropped so the application sees each message once. */
-  duplicates: number;
-}
+export type { ClientEvents, ClientState, ClientStats, StateEvent, TransportEvent } from './events.js';
 
 interface Waiter {
   promise: Promise<void>;
