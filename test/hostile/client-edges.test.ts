@@ -5,8 +5,7 @@ import { startFakeEndpoint, type FakeEndpoint, type FakeOptions } from './fake-e
 
 // Hand-picked hostile inputs the property in client-frames.test.ts reaches only
 // by luck, or whose outcome is not "stay connected": each names the behaviour
-// it pins down. Tests marked `it.fails` are client bugs reported to the client
-// owner; they flip to `it` once fixed.
+// it pins down. The first two were client bugs found here (fixed in 00dd6c4).
 let endpoint: FakeEndpoint;
 let client: CometClient;
 let errors: CometError[];
@@ -27,13 +26,11 @@ async function connect(transport: TransportName, options: FakeOptions = {}, conn
 }
 
 describe('unsolicited /meta/connect replies', () => {
-  // Bug (src/link.ts, Link#receive): a connect reply is matched with
-  // `reply.id !== this.#inflight`, so between two connects (#inflight undefined,
-  // which on a stream is almost all the time) a reply *without* an id is taken as
-  // the answer to a connect: its advice is applied and a failure tears the link
-  // down (`reconnect: 'none'` closes the client). Fix: also skip when
-  // `this.#inflight === undefined`.
-  // A WebSocket always has a held connect in flight, so only streams show it.
+  // Regression: Link#receive matched `reply.id !== this.#inflight`, so between two
+  // connects (no connect in flight, which on a stream is almost all the time) a
+  // reply *without* an id was taken as the connect's answer: its advice applied,
+  // a failure tore the link down, `reconnect: 'none'` closed the client. A
+  // WebSocket always has a held connect in flight, so only streams showed it.
   it('ignores one without id when no connect is in flight (sse)', async () => {
     const got = await connect('sse');
     // Let the first keep-alive cycle settle so no connect is in flight on the stream.
@@ -61,11 +58,9 @@ describe('long-poll responses', () => {
     expect(errors.every((e) => ['bad_message', 'connect_failed', 'timeout', 'transport_failed'].includes(e.code))).toBe(true);
   });
 
-  // Bug (src/transports/http.ts, createLink#post): a 2xx response whose body is
-  // not a usable frame is reported as one `bad_message` error, but the requests
-  // it answered stay pending forever: `publish()` never settles. The 4xx path
-  // already synthesises a failed reply per request; the 2xx-garbage path should
-  // do the same (reject with `publish_failed`, cause `bad_message`).
+  // Regression: a 2xx response whose body is not a usable frame was reported as
+  // one `bad_message` error, but the requests it answered stayed pending forever
+  // (`publish()` never settled). Now each gets a failed reply, as on a 4xx.
   it('settles a publish whose response body is unusable', async () => {
     await connect('long-poll');
     endpoint.queueBody('{"not":"bayeux"}');

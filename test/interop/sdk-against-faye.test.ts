@@ -135,12 +135,10 @@ describe.each(transports)('%s against Faye', (transport) => {
   });
 });
 
-// Client bug, reported to the client owner (flip `it.fails` to `it` once fixed):
-// a subscription made before the handshake is queued as a pending request, and
-// the handshake then "renews" every known channel (client.ts, after a successful
-// handshake: `for (const [channel, entry] of this.#channels) this.#subscribe(...)`),
-// so the server gets two /meta/subscribe for the pattern and a denial is reported
-// twice. Fix: renew only channels without a queued subscribe request.
+// Regression (found against Faye, fixed in 00dd6c4): a subscription made before
+// the handshake was queued as a pending request, and the handshake then renewed
+// every known channel as well, so the server got two /meta/subscribe for the
+// pattern and a denial was reported twice.
 describe('subscriptions made before connect', () => {
   it('sends one /meta/subscribe per pattern', async () => {
     const c = client(['long-poll']);
