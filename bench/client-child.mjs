@@ -1,0 +1,106 @@
+// One subscribing client process for the delivery benchmark, so the client's CPU
+// is its own. Args: `cometkit|faye <transport> <url>`; run with
+// --experimental-websocket (Node 20 has no global WebSocket otherwise).
+// IPC: subscribe {channel} → {transport}; collect {count, ms} → delivery stats of
+// the next `count` messages; first {channel, ms} → time to the first message with
+// default options (transport arg `default`); close.
+import { now, serveRequests, within } from './lib.mjs';
+
+const [lib, transport, url] = process.argv.slice(2);
+const { EventSource } = await import('eventsource');
+globalThis.EventSource ??= EventSource;
+
+let onData = () => {};
+let client;
+let used = transport;
+
+async function subscribe(channel) {
+  if (lib === 'faye') {
+    const { default: faye } = await import('faye');
+    if (transport === 'sse') return { unsupported: "Faye's Node client has no EventSource transport" };
+    client = new faye.Client(url, { timeout: 30 });
+    if (transport === 'long-poll') client.disable('websocket');
+    await within(Promise.resolve(client.subscribe(channel, (data) => onData(data))), 20_000, 'faye subscribe');
+    // Faye picks its transport after the handshake; wait until it settled.
+    const t0 = Date.now();
+    while (Date.now() - t0 < 5_000) {
+      used = client._dispatcher._transport?.connectionType;
+      if ((transport === 'websocket') === (used === 'websocket')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { transport: used };
+  }
+  const { createClient } = await import('../dist/index.mjs');
+  client = createClient({ url, transports: [transport], rememberTransport: false });
+  const sub = client.subscribe(channel, (data) => onData(data));
+  await within(sub.ready, 20_000, 'cometkit subscribe');
+  return { transport: client.transport };
+}
+
+/** Default options, as an app would write them: time from creating the client to its first delivery. */
+async function firstMessage(channel, ms) {
+  const started = now();
+  let first;
+  const arrived = new Promise((resolve) => (first = resolve));
+  if (lib === 'faye') {
+    const { default: faye } = await import('faye');
+    client = new faye.Client(url);
+    client.subscribe(channel, () => first());
+  } else {
+    const { createClient } = await import('../dist/index.mjs');
+    client = createClient({ url });
+    client.subscribe(channel, () => first());
+  }
+  try {
+    await within(arrived, ms, 'first message');
+  } catch {
+    return { ms: Infinity };
+  }
+  const transport = lib === 'faye' ? client._dispatcher._transport?.connectionType : client.transport;
+  return { ms: now() - started, transport };
+}
+
+serveRequests({
+  async first({ channel, ms = 30_000 }) {
+    return firstMessage(channel, ms);
+  },
+  async subscribe({ channel }) {
+    return subscribe(channel);
+  },
+  /** Stats of the next `count` deliveries: receive times, latencies, order. */
+  async collect({ count, ms = 60_000 }) {
+    const latencies = [];
+    let first = NaN;
+    let last = NaN;
+    let expected = null;
+    let outOfOrder = 0;
+    let received = 0;
+    const cpu0 = process.cpuUsage();
+    const done = new Promise((resolve) => {
+      onData = (data) => {
+        const at = now();
+        if (received === 0) first = at;
+        last = at;
+        latencies.push(at - data.t);
+        if (expected !== null && data.n !== expected) outOfOrder++;
+        expected = data.n + 1;
+        if (++received >= count) resolve();
+      };
+    });
+    try {
+      await within(done, ms, `${count} deliveries`);
+    } catch {
+      // Report what arrived; the table shows the shortfall.
+    }
+    onData = () => {};
+    const cpu = process.cpuUsage(cpu0);
+    // CPU time is what the client costs, whatever else runs on the machine.
+    return { received, first, last, latencies, outOfOrder, cpuUs: (cpu.user + cpu.system) / Math.max(1, received) };
+  },
+  async close() {
+    if (lib === 'faye') client?.disconnect();
+    else await client?.disconnect().catch(() => {});
+    return {};
+  },
+});
+process.send({ type: 'ready' });
