@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FayeMessage } from 'faye';
-import { authTokenExtension } from '../../src/extensions.js';
-import { createClient, type CometClient, type CometError, type CoreOptions, type TransportName } from '../../src/index.js';
+import { authTokenExtension, createClient, type CometClient, type CometError, type CoreOptions, type TransportName } from '../../src/index.js';
 import { fayeClient, startFaye, stopFaye, type RunningFaye } from '../helpers/faye-server.js';
 
 // The SDK against Faye 1.4.3's Node server: every transport Node can run, each
