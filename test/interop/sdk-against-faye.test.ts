@@ -207,7 +207,24 @@ describe('authentication through a Faye extension', () => {
   });
 });
 
+/** A WebSocket constructor that throws, as under a CSP `connect-src` block. */
+class BlockedWebSocket {
+  constructor() {
+    throw new DOMException('Refused to connect: violates Content Security Policy', 'SecurityError');
+  }
+}
+
 describe('default negotiation against Faye', () => {
+  it('falls back to sse when the WebSocket is blocked, and delivers', async () => {
+    const c = client(undefined, { platform: { WebSocket: BlockedWebSocket as unknown as typeof WebSocket } });
+    await c.connect();
+    expect(c.transport).toBe('sse');
+    const got = vi.fn();
+    await c.subscribe('/auto', got).ready;
+    await faye.adapter.getClient().publish('/auto', { ok: true });
+    await vi.waitFor(() => expect(got).toHaveBeenCalledWith({ ok: true }, expect.anything()));
+  });
+
   it('picks websocket and delivers', async () => {
     const c = client();
     await c.connect();
