@@ -21,6 +21,25 @@ export function checkRequestOrigin(req: IncomingMessage, allowed: AllowedOrigins
   return { origin, allowed: isOriginAllowed(origin, header(req, 'host'), allowed) };
 }
 
+/**
+ * Like `checkRequestOrigin`, for requests a page can make with a classic
+ * `<script src>` (JSONP), which carries no `Origin`: a browser still tells where
+ * the load came from with `Sec-Fetch-Site` and, unless the page's referrer
+ * policy forbids it, `Referer`. So without `Origin`: a same-origin or
+ * user-initiated load passes; otherwise the `Referer`'s origin must be allowed,
+ * and a cross-site load without one is refused. A request with none of these
+ * headers is not from a browser and passes, as everywhere else.
+ */
+export function checkScriptOrigin(req: IncomingMessage, allowed: AllowedOrigins): { origin: string | undefined; allowed: boolean } {
+  const check = checkRequestOrigin(req, allowed);
+  if (check.origin !== undefined) return check;
+  const site = header(req, 'sec-fetch-site');
+  if (site === 'same-origin' || site === 'none') return check;
+  const origin = refererOrigin(header(req, 'referer'));
+  if (origin === undefined) return { origin, allowed: site === undefined };
+  return { origin, allowed: isOriginAllowed(origin, header(req, 'host'), allowed) };
+}
+
 /** CORS response headers for an allowed cross-origin request. */
 export function corsHeaders(origin: string | undefined): Record<string, string> {
   if (origin === undefined) return {};
@@ -51,6 +70,17 @@ export function answerPreflight(req: IncomingMessage, res: ServerResponse, allow
 export function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** The origin of a `Referer` URL, `undefined` when absent or not http(s). */
+function refererOrigin(referer: string | undefined): string | undefined {
+  if (!referer) return undefined;
+  try {
+    const url = new URL(referer);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when `origin` is `<scheme>://<host>` with the given Host header. */

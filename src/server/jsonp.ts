@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isCometError } from '../errors.js';
 import type { Message } from '../protocol/message.js';
-import { checkRequestOrigin } from './cors.js';
+import { checkScriptOrigin } from './cors.js';
 import { readBatch, type Engine } from './engine.js';
 import { errorBatch, responseSignal, sendJson } from './http.js';
 import type { ResolvedServerOptions } from './options.js';
@@ -45,8 +45,8 @@ export async function handleJsonp(
   engine: Engine,
   options: ResolvedServerOptions,
 ): Promise<void> {
-  // <script> loads usually carry no Origin; when one does, it must be allowed like any other.
-  if (!checkRequestOrigin(req, options.allowedOrigins).allowed) {
+  // <script> loads carry no Origin: the page is known from Sec-Fetch-Site and Referer instead.
+  if (!checkScriptOrigin(req, options.allowedOrigins).allowed) {
     return sendJson(res, 403, errorBatch('403::Origin is not allowed'));
   }
   const callback = params.get('jsonp');

@@ -14,9 +14,9 @@ export interface ServerOptions extends EngineOptions {
   path?: string;
   /**
    * Cross-origin pages allowed to use the server (CORS, EventSource, the WebSocket
-   * upgrade's `Origin`, the iframe stream's `origin` parameter), e.g.
-   * `['https://app.example']`. A request whose `Origin` matches its `Host` and a
-   * request with no `Origin` (not from a browser) are always allowed.
+   * upgrade's `Origin`, the iframe stream's `origin` parameter, a JSONP script's
+   * `Referer`), e.g. `['https://app.example']`. A request whose `Origin` matches its
+   * `Host` and a request with no `Origin` (not from a browser) are always allowed.
    * @default [] (same origin only)
    */
   allowedOrigins?: AllowedOrigins;
