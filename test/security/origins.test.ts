@@ -134,6 +134,27 @@ describe('allowedOrigins at the entry points the SDK does not use in Node', () =
     expect(app.status).toBe(200);
   });
 
+  // A classic <script src> load sends no Origin, so allowedOrigins alone would let any
+  // site run JSONP requests with the visitor's cookies (and read the replies through
+  // its callback). Browsers do send Sec-Fetch-Site and, by default, a Referer.
+  it('refuses a cross-site JSONP script load unless its Referer is an allowed page', async () => {
+    const s = await server();
+    const handshakes = vi.fn();
+    s.comet.on('handshake', handshakes);
+    const message = encodeURIComponent(JSON.stringify([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['callback-polling'] }]));
+    const load = (headers: Record<string, string>) => fetch(`${s.url}?message=${message}&jsonp=cb`, { headers });
+    const evil = await load({ 'sec-fetch-site': 'cross-site', 'sec-fetch-dest': 'script', referer: `${EVIL}/page` });
+    expect(evil.status).toBe(403);
+    expect(await evil.text()).not.toContain('cb(');
+    expect((await load({ 'sec-fetch-site': 'cross-site', 'sec-fetch-dest': 'script' })).status).toBe(403);
+    expect((await load({ 'sec-fetch-site': 'same-site', referer: 'https://other.app.example/' })).status).toBe(403);
+    expect(handshakes).not.toHaveBeenCalled();
+    // The allowed page, a same-origin page, and a client that is not a browser at all.
+    expect((await load({ 'sec-fetch-site': 'cross-site', referer: `${APP}/chat?room=1` })).status).toBe(200);
+    expect((await load({ 'sec-fetch-site': 'same-origin' })).status).toBe(200);
+    expect((await load({})).status).toBe(200);
+  });
+
   it.each(['null', 'http://127.0.0.1', 'https://app.example.evil', 'https://APP.example:443/', 'app.example'])('refuses the Origin %j on POST, stream and upgrade', async (origin) => {
     const s = await server();
     const post = await fetch(s.url, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: '[]' });
