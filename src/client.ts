@@ -345,7 +345,13 @@ export class CometClient {
     platform: this.#platform,
     connectTimeout: this.#o.connectTimeout,
     // The resolved options carry url, headers and the limits under the context's names.
-    context: (): TransportContext => ({ ...this.#o, clientId: this.#clientId ?? '', platform: this.#platform }),
+    // Recycling a stream is lossless only when the server redelivers (ack): never recycle otherwise (Faye).
+    context: (): TransportContext => ({
+      ...this.#o,
+      clientId: this.#clientId ?? '',
+      platform: this.#platform,
+      streamCharLimit: this.#ack ? this.#o.streamCharLimit : Infinity,
+    }),
     connectMessage: (connectionType, first) => {
       if (!this.#clientId) return null;
       const message: Message = { channel: CONNECT, clientId: this.#clientId, connectionType, id: this.#id() };

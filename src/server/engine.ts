@@ -125,6 +125,8 @@ export class Engine {
   readonly #unwatch: () => void;
   #sweepTimer: unknown = null;
   #messageSeq = 0;
+  // Processes sharing a store (Redis) must not hand out the same delivery ids.
+  readonly #idPrefix: string;
   #closed = false;
 
   constructor(options: EngineOptions = {}) {
@@ -137,6 +139,7 @@ export class Engine {
     this.#store = options.store ?? new MemoryStore();
     this.#clock = options.clock ?? defaultClock;
     this.#randomId = options.randomId ?? defaultRandomId;
+    this.#idPrefix = this.#randomId().slice(0, 8) + '.';
     this.connectionTypes = options.connectionTypes ?? CONNECTION_TYPES;
     this.#unwatch = this.#store.watch((clientId) => this.#schedule(clientId));
     this.#armSweep();
@@ -379,7 +382,7 @@ export class Engine {
 
   async #broadcast(channel: string, data: unknown): Promise<void> {
     // Deliveries carry the server's own ids and never the publisher's ext or clientId.
-    const message: Message = { channel, data, id: (++this.#messageSeq).toString(36) };
+    const message: Message = { channel, data, id: this.#idPrefix + (++this.#messageSeq).toString(36) };
     await runExtensions(this.#extensions, 'outgoing', message, { clientId: null, transport: 'server', headers: {} });
     const ids = await this.#store.subscribers(channel);
     await Promise.all(

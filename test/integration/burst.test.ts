@@ -1,0 +1,26 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createClient, type CometClient, type TransportName } from '../../src/index.js';
+import { startServer, type RunningServer } from '../helpers/reference-server.js';
+
+let server: RunningServer;
+let client: CometClient;
+
+afterEach(async () => {
+  await client?.disconnect();
+  await server?.stop();
+});
+
+describe.each(['long-poll', 'websocket', 'sse'] as TransportName[])('%s under a burst', (transport) => {
+  it('delivers a burst of 5,000 messages, published 50 per turn, completely and in order', async () => {
+    server = await startServer({ timeout: 30_000 });
+    client = createClient({ url: server.url, transports: [transport], rememberTransport: false });
+    const got: number[] = [];
+    await client.subscribe<number>('/burst', (n) => got.push(n)).ready;
+    for (let turn = 0; turn < 100; turn++) {
+      for (let i = 0; i < 50; i++) void server.comet.publish('/burst', turn * 50 + i);
+      await new Promise((r) => setImmediate(r));
+    }
+    await vi.waitFor(() => expect(got.length).toBe(5000), { timeout: 15_000 });
+    expect(got).toEqual([...Array(5000).keys()]);
+  });
+});
