@@ -43,6 +43,9 @@ describe.each(transports)('%s against Faye', (transport) => {
     expect(c.clientId).toMatch(/^[a-z0-9]+$/);
     const connectionType = { websocket: 'websocket', sse: 'eventsource', 'long-poll': 'long-polling', iframe: '' }[transport];
     expect(received(c.clientId, '/meta/connect')[0]).toMatchObject({ connectionType });
+    // Faye does not answer the ack extension, so the client speaks plain Bayeux: no acks on its connects.
+    expect(faye.wire.find((w) => w.dir === 'out' && w.message.channel === '/meta/handshake')?.message.ext).toBeUndefined();
+    expect(received(c.clientId, '/meta/connect').every((m) => m.ext?.ack === undefined)).toBe(true);
     expect(errors).toEqual([]);
   });
 
