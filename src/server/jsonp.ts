@@ -26,6 +26,9 @@ function sendScript(res: ServerResponse, status: number, callback: string, messa
     .writeHead(status, {
       'Content-Type': 'text/javascript; charset=utf-8',
       'X-Content-Type-Options': 'nosniff',
+      // As Faye sends it: a response opened as a page or link downloads as an inert
+      // text file (no reflected-file-download); <script> loads ignore it.
+      'Content-Disposition': 'attachment; filename=f.txt',
       'Cache-Control': 'no-store',
       'Content-Length': String(Buffer.byteLength(text)),
     })
