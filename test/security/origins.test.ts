@@ -132,6 +132,9 @@ describe('allowedOrigins at the entry points the SDK does not use in Node', () =
     expect(await evil.text()).not.toContain('cb(');
     const app = await fetch(`${s.url}?message=${message}&jsonp=cb`, { headers: { origin: APP } });
     expect(app.status).toBe(200);
+    // Faye's hardening against reflected file download: the script never opens as a page or a named file.
+    expect(app.headers.get('content-disposition')).toBe('attachment; filename=f.txt');
+    expect(app.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
   // A classic <script src> load sends no Origin, so allowedOrigins alone would let any
