@@ -423,8 +423,9 @@ export class CometClient {
 
   /** Hand deliveries to the app once each, in the server's order (the ack extension's `seq`). */
   #sequence(m: Message): void {
-    const seq = this.#ack ? m.ext?.seq : undefined;
-    if (typeof seq !== 'number') return this.#dispatch(m);
+    const seq = (this.#ack ? m.ext?.seq : undefined) as number;
+    // No (usable) number: nothing to order by. A hostile one must not sit in `held` forever.
+    if (!Number.isSafeInteger(seq)) return this.#dispatch(m);
     if (seq <= this.#lastSeq || this.#held.has(seq)) {
       this.stats.duplicates++;
       return;

@@ -81,7 +81,14 @@ export class Link {
       do {
         this.#again = false;
         if (!this.held?.resolve && !this.connection) break;
-        const entries = (await store.pending(this.clientId, this.sent)).filter((e) => e.seq > this.sent);
+        const since = this.sent;
+        const entries = (await store.pending(this.clientId, since)).filter((e) => e.seq > since);
+        // A new connection (stream, socket, connect) may have rewound `sent` to the client's
+        // ack while we waited: sending these would skip what it rewound over. Read again.
+        if (this.sent !== since) {
+          this.#again = true;
+          continue;
+        }
         if (entries.length === 0 || !live()) continue;
         const poll = this.held?.resolve ? this.held : null;
         const connection = this.connection;
