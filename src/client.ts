@@ -38,7 +38,7 @@ interface Pending {
 /** Acknowledge at least this often, counted in messages, so the server's backlog stays short. */
 const ACK_EVERY = 64;
 const noop = () => {};
-const closed = () => new CometError('closed', 'The client is closed');
+const closed = () => new CometError('closed', 'Client closed');
 const badChannel = (channel: unknown) => new CometError('bad_channel', `Expected a channel but got ${JSON.stringify(channel)}`);
 const failed = (code: CometErrorCode, reply: Message) => new CometError(code, `${reply.channel} failed: ${reply.error}`, { reply });
 
@@ -53,7 +53,7 @@ const failed = (code: CometErrorCode, reply: Message) => new CometError(code, `$
 export class CometClient {
   readonly #o: ResolvedOptions;
   readonly #events = new Emitter<ClientEvents>((error, type) => {
-    if (type !== 'error') this.#error('listener_failed', `A ${type as string} listener threw`, error);
+    if (type !== 'error') this.#error('listener_failed', 'A listener threw', error);
   });
   #platform!: Platform;
   #host!: LinkHost;
@@ -66,6 +66,8 @@ export class CometClient {
   #lastSeq = 0;
   #held = new Map<number, Message>();
   #acked = 0;
+  #leaving = false;
+  #handshaking: { close(): void } | undefined;
   #active: Link | null = null;
   #race: Race<Link> | null = null;
   #upgrade: Link | null = null;
@@ -154,6 +156,9 @@ export class CometClient {
   /** Leave the session (best effort, briefly waiting for the server) and release everything. */
   async disconnect(): Promise<void> {
     if (this.#active && this.#clientId) {
+      // No more connects from here: a connect sent after the disconnect would be
+      // answered 402 and start a new session that nobody owns.
+      this.#leaving = true;
       await Promise.race([this.#request({ channel: DISCONNECT }, 'closed').catch(noop), new Promise<void>((r) => this.#after(1000, r))]);
     }
     this.#teardown(null);
@@ -186,19 +191,25 @@ export class CometClient {
     });
     if (!message) return;
     const current = () => session === this.#session;
+    // Network failure, 5xx, garbage or silence: the server may come back. (#retry → #drop closes the request.)
+    const fail = (error: CometError) => current() && this.#retry(error);
     const http = createLink(this.#host.context(), {
       onOpen: noop,
       onMessages: (messages) => {
-        http.close();
+        this.#handshaking?.close();
         if (current()) this.#handshaken(this.#in(messages).find((m) => m.channel === HANDSHAKE));
       },
-      onError: (error) => {
-        http.close();
-        if (current()) this.#retry(error);
-      },
-      // Network failure or 5xx: the server may come back.
-      onClose: (error) => current() && this.#retry(error),
+      onError: fail,
+      onClose: fail,
     });
+    // A server that accepts the request and never answers must not hold us in `connecting`.
+    const timer = this.#platform.setTimeout(() => fail(new CometError('timeout', 'No handshake reply')), this.#o.connectTimeout);
+    this.#handshaking = {
+      close: () => {
+        http.close();
+        this.#platform.clearTimeout(timer);
+      },
+    };
     http.post([message]);
   }
 
@@ -268,7 +279,7 @@ export class CometClient {
    */
   #planUpgrade(link: Link): void {
     if (!this.#ack || !this.#o.upgradeDelay) return;
-    const target = orderTransports(this.#o.transports, this.#serverTypes, this.#platform, { isDemoted: (n) => this.#memory.isDemoted(n) })[0];
+    const target = orderTransports(this.#o.transports, this.#serverTypes, this.#platform, { ...this.#memory, last: undefined })[0];
     if (!target || target.name === link.name) return;
     this.#after(this.#o.upgradeDelay, () => {
       if (this.#active !== link || this.#upgrade) return;
@@ -281,9 +292,8 @@ export class CometClient {
     this.#drop();
     this.#events.emit('error', error);
     this.#setState('reconnecting');
-    const nav = this.#platform.window?.navigator;
     // Offline: don't burn attempts; the `online` event resumes at once.
-    if (nav && nav.onLine === false) return;
+    if (this.#platform.window?.navigator?.onLine === false) return;
     const delay = Math.max(this.#advice.interval ?? 0, backoffDelay(this.#attempt++, this.#o.reconnect));
     const session = this.#session;
     this.#after(delay, () => session === this.#session && this.#state === 'reconnecting' && this.#resume());
@@ -291,7 +301,7 @@ export class CometClient {
 
   /** The server forgot us (402 / unknown client): new session, same subscriptions. */
   #rehandshake(): void {
-    if (!this.#clientId) return; // one is already under way
+    if (!this.#clientId || this.#leaving) return; // one is already under way, or we are leaving
     this.#setState('reconnecting');
     this.#handshake();
   }
@@ -310,6 +320,7 @@ export class CometClient {
 
   /** Close every link and race; the session (clientId, pending requests) stays. */
   #drop(): void {
+    this.#handshaking?.close(); // a handshake the server never answers must not outlive the client
     const previous = this.transport;
     this.#race?.cancel();
     this.#race = null;
@@ -322,6 +333,7 @@ export class CometClient {
   }
 
   #teardown(error: CometError | null): void {
+    this.#leaving = false;
     this.#session++;
     this.#drop();
     this.#unlisten();
@@ -353,7 +365,7 @@ export class CometClient {
       streamCharLimit: this.#ack ? this.#o.streamCharLimit : Infinity,
     }),
     connectMessage: (connectionType, first) => {
-      if (!this.#clientId) return null;
+      if (!this.#clientId || this.#leaving) return null;
       const message: Message = { channel: CONNECT, clientId: this.#clientId, connectionType, id: this.#id() };
       // Ask for an immediate answer to the first connect: it is how a transport proves itself.
       if (first) message.advice = { timeout: 0 };
@@ -448,7 +460,7 @@ export class CometClient {
         try {
           (cb as MessageCallback)(m.data, m);
         } catch (error) {
-          this.#error('listener_failed', 'A subscriber threw', error);
+          this.#error('listener_failed', 'A listener threw', error);
         }
       }
     }
@@ -471,7 +483,7 @@ export class CometClient {
     if (this.#state === 'closed') return Promise.reject(closed());
     const size = JSON.stringify(message).length;
     if (size > this.#o.maxMessageChars) {
-      return Promise.reject(new CometError('too_large', `Expected at most ${this.#o.maxMessageChars} characters`));
+      return Promise.reject(new CometError('too_large', `Expected at most ${this.#o.maxMessageChars} characters but got ${size}`));
     }
     const id = this.#id();
     return new Promise<Message>((resolve, reject) => {

@@ -39,5 +39,5 @@ export class CometError extends Error {
  * crosses window boundaries, where `instanceof` fails).
  */
 export function isCometError(value: unknown): value is CometError {
-  return value instanceof Error && value.name === 'CometError';
+  return (value as Error)?.name === 'CometError';
 }

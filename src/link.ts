@@ -69,11 +69,8 @@ export class Link {
 
   /** Send the next connect now rather than after `interval` (a streaming link's early ack). */
   connectSoon(): void {
-    if (this.#active && !this.#inflight) {
-      this.#platform.clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#connect(false);
-    }
+    // #connect re-arms the one timer, cancelling the wait for `interval`.
+    if (this.#active && !this.#inflight) this.#connect(false);
   }
 
   /** Become the session's link: keep connecting from now on. */
@@ -104,13 +101,16 @@ export class Link {
     // Deliveries first, so the next connect acknowledges them.
     if (rest.length) this.#host.received(rest);
     for (const reply of replies) {
-      // Only the answer to the connect in flight counts; an unsolicited one (no id, none in flight) is ignored.
-      if (this.#closed || (reply.id ?? 0) !== this.#inflight) continue;
+      const reconnect = reply.advice?.reconnect;
+      // Only the answer to the connect in flight counts, except "handshake again": a
+      // server that forgot the session says so on a stream without knowing our id.
+      if (this.#closed || ((reply.id ?? 0) !== this.#inflight && reconnect !== 'handshake')) continue;
       this.#inflight = undefined;
       this.#platform.clearTimeout(this.#timer);
       this.#timer = undefined;
       Object.assign(this.#advice, reply.advice);
-      if (reply.successful !== true) {
+      // `none` stops the client even on a successful reply (Bayeux §5.3, as Faye and CometD do).
+      if (reply.successful !== true || reconnect === 'none') {
         this.#host.refused(this, reply);
         continue;
       }
@@ -121,8 +121,7 @@ export class Link {
   }
 
   #deadline(hold: number): void {
-    const ms = hold + this.#host.connectTimeout;
-    this.#arm(ms, () => this.#down(new CometError('timeout', `${this.name}: no /meta/connect in ${ms} ms`)));
+    this.#arm(hold + this.#host.connectTimeout, () => this.#down(new CometError('timeout', 'No /meta/connect in time')));
   }
 
   #schedule(): void {

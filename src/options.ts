@@ -56,7 +56,7 @@ export const DEFAULTS: Readonly<Omit<ResolvedOptions, 'url' | 'transports' | 'ex
 const defined = <T extends object>(o: T | undefined): Partial<T> =>
   Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 
-const bad = (what: string, got: unknown) => new CometError('bad_options', `Expected ${what} but got ${String(got)}`);
+const bad = (what: string, got: unknown) => new CometError('bad_options', `Expected ${what} but got ${got}`);
 
 /** Validate and fill in options; a mistake throws a `bad_options` CometError at construction, not at connect. */
 export function resolveOptions(options: CoreOptions): ResolvedOptions {

@@ -37,7 +37,7 @@ export function resolvePlatform(given: Partial<Platform> = {}): Platform {
     storage,
     setTimeout: (fn, ms) => g.setTimeout(fn, ms),
     clearTimeout: (h) => g.clearTimeout(h as ReturnType<typeof setTimeout>),
-    now: () => Date.now(),
+    now: Date.now,
     ...given,
   };
 }
