@@ -21,7 +21,7 @@ export type CometErrorCode =
  * client.on('error', (e) => { if (e.code === 'subscribe_denied') showLogin(); });
  */
 export class CometError extends Error {
-  override readonly name = 'CometError';
+  override readonly name = 'CometError' as const;
   /** Stable machine-readable reason. */
   readonly code: CometErrorCode;
   /** The Bayeux message that carried the failure, when there was one. */
