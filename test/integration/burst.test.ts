@@ -12,7 +12,9 @@ afterEach(async () => {
 
 describe.each(['long-poll', 'websocket', 'sse'] as TransportName[])('%s under a burst', (transport) => {
   it('delivers a burst of 5,000 messages, published 50 per turn, completely and in order', async () => {
-    server = await startServer({ timeout: 30_000 });
+    // The publisher outruns the subscriber by design here, so the backlog must hold the
+    // whole burst: past `backlog` unacknowledged messages the server ends the session.
+    server = await startServer({ timeout: 30_000, backlog: 10_000 });
     client = createClient({ url: server.url, transports: [transport], rememberTransport: false });
     const got: number[] = [];
     await client.subscribe<number>('/burst', (n) => got.push(n)).ready;
