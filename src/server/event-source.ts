@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Message } from '../protocol/message.js';
 import { checkRequestOrigin, corsHeaders } from './cors.js';
-import { unknownClientReply, type Engine } from './engine.js';
+import type { Engine } from './engine.js';
 import { errorBatch, sendJson } from './http.js';
 import type { ResolvedServerOptions } from './options.js';
-import { HttpStream, type StreamRegistry } from './stream.js';
+import { attachStream, HttpStream, type StreamRegistry } from './stream.js';
 
 /** One SSE event per batch, in Faye's wire format: `data: <json array>` then a blank line. */
 const encode = (messages: Message[]): string => `data: ${JSON.stringify(messages)}\r\n\r\n`;
@@ -39,13 +39,5 @@ export async function handleEventSource(
     engine.detach(s);
   });
   stream.write('retry: 5000\r\n\r\n');
-  if (stream.ended) return;
-  registry.add(stream);
-  if (!(await engine.attach(clientId, stream))) {
-    stream.send([unknownClientReply(clientId)]);
-    stream.close();
-  } else if (stream.ended) {
-    // The client went away while the session was looked up.
-    engine.detach(stream);
-  }
+  await attachStream(engine, registry, clientId, stream);
 }

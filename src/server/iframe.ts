@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Message } from '../protocol/message.js';
 import { isOriginAllowed } from './cors.js';
-import { unknownClientReply, type Engine } from './engine.js';
+import type { Engine } from './engine.js';
 import { errorBatch, sendJson } from './http.js';
 import type { ResolvedServerOptions } from './options.js';
 import { scriptString } from './script-escape.js';
-import { HttpStream, type StreamRegistry } from './stream.js';
+import { attachStream, HttpStream, type StreamRegistry } from './stream.js';
 
 /** Browsers start running a streamed document's scripts only after a first few KiB. */
 const PADDING = `${' '.repeat(2048)}\n`;
@@ -62,13 +62,5 @@ export async function handleIframe(
       // The parent cannot see response headers: this first empty batch is the "open" signal.
       encode([]),
   );
-  if (stream.ended) return;
-  registry.add(stream);
-  if (!(await engine.attach(clientId, stream))) {
-    stream.send([unknownClientReply(clientId)]);
-    stream.close();
-  } else if (stream.ended) {
-    // The client went away while the session was looked up.
-    engine.detach(stream);
-  }
+  await attachStream(engine, registry, clientId, stream);
 }

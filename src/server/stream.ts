@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Message } from '../protocol/message.js';
-import type { Connection } from './engine.js';
+import { unknownClientReply, type Connection, type Engine } from './engine.js';
 
 /** What the server keeps to heartbeat and close every open stream. */
 export interface StreamRegistry {
@@ -63,5 +63,21 @@ export class HttpStream implements Connection {
     if (this.#ended) return;
     this.#ended = true;
     this.onEnd(this);
+  }
+}
+
+/**
+ * Hand a freshly opened stream to the engine, which redelivers the backlog on it;
+ * an unknown client gets its 402 reply on the stream, which then ends.
+ */
+export async function attachStream(engine: Engine, registry: StreamRegistry, clientId: string, stream: HttpStream): Promise<void> {
+  if (stream.ended) return;
+  registry.add(stream);
+  if (!(await engine.attach(clientId, stream))) {
+    stream.send([unknownClientReply(clientId)]);
+    stream.close();
+  } else if (stream.ended) {
+    // The client went away while the session was looked up.
+    engine.detach(stream);
   }
 }
