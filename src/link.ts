@@ -54,7 +54,9 @@ export class Link {
     // left unanswered, a stream that never delivers its first chunk) is abandoned too.
     this.#deadline(0);
     this.#transport.open(this.#host.context(), {
-      onOpen: () => !this.#closed && this.#connect(true),
+      // A reopened stream connects again: that carries the ack at once and learns
+      // quickly if the server forgot the session (its 402 on a stream has no id).
+      onOpen: () => !this.#closed && this.#connect(!this.since),
       onMessages: (messages) => !this.#closed && this.#receive(messages),
       onError: (error) => !this.#closed && this.#host.error(error),
       onClose: (error) => !this.#closed && this.#down(error),
@@ -102,9 +104,8 @@ export class Link {
     if (rest.length) this.#host.received(rest);
     for (const reply of replies) {
       const reconnect = reply.advice?.reconnect;
-      // Only the answer to the connect in flight counts, except "handshake again": a
-      // server that forgot the session says so on a stream without knowing our id.
-      if (this.#closed || ((reply.id ?? 0) !== this.#inflight && reconnect !== 'handshake')) continue;
+      // Only the answer to the connect in flight counts; an unsolicited one (no id, none in flight) is ignored.
+      if (this.#closed || (reply.id ?? 0) !== this.#inflight) continue;
       this.#inflight = undefined;
       this.#platform.clearTimeout(this.#timer);
       this.#timer = undefined;

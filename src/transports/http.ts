@@ -9,7 +9,7 @@ import type { TransportContext, TransportSink } from './transport.js';
  * through, so a transport's `close()` is simply `link.close()`.
  */
 export interface Link {
-  /** Report `onOpen`, at most once. */
+  /** Report `onOpen` (a stream transport reports each reopened stream). */
   open(): void;
   /** Parse one frame and deliver it (empty batches are dropped); false for a bad frame, which goes to `onError`. */
   feed(text: string): boolean;
@@ -32,7 +32,6 @@ export interface Link {
 export function createLink(c: TransportContext, s: TransportSink, stop: () => void = () => {}): Link {
   let live = true;
   let closed = false;
-  let opened = false;
   const aborts = new Set<AbortController>();
   const end = () => {
     live = false;
@@ -41,10 +40,7 @@ export function createLink(c: TransportContext, s: TransportSink, stop: () => vo
   };
   const k: Link = {
     open: () => {
-      if (live && !opened) {
-        opened = true;
-        s.onOpen();
-      }
+      if (live) s.onOpen();
     },
     feed(text) {
       let m: Message[];

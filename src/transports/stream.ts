@@ -63,7 +63,8 @@ export function streamTransport(
             try {
               stop = start(c, {
                 open() {
-                  if (cur()) {
+                  // Once per stream: the iframe reports every chunk as a sign of life.
+                  if (cur() && !up) {
                     up = true;
                     k!.open();
                   }

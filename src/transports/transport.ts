@@ -8,7 +8,7 @@ import type { Platform } from '../platform.js';
  * guard against late calls themselves.
  */
 export interface TransportSink {
-  /** The channel can carry messages now (socket open, stream open, or at once for long-poll). */
+  /** The channel can carry messages now (socket open, stream open, or at once for long-poll); again after a stream reopens. */
   onOpen(): void;
   /** A parsed batch arrived: replies and deliveries, in wire order. */
   onMessages(messages: Message[]): void;
