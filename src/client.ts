@@ -234,7 +234,7 @@ export class CometClient {
   #negotiate(): void {
     const candidates = orderTransports(this.#o.transports, this.#serverTypes, this.#platform, this.#memory);
     if (!candidates.length) {
-      return this.#teardown(new CometError('transport_failed', `No transport in common with the server's ${this.#serverTypes}`));
+      return this.#teardown(new CometError('transport_failed', 'No transport in common'));
     }
     const host = this.#host;
     const r = (this.#race = race<Link>(

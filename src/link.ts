@@ -56,10 +56,11 @@ export class Link {
     this.#transport.open(this.#host.context(), {
       // A reopened stream connects again: that carries the ack at once and learns
       // quickly if the server forgot the session (its 402 on a stream has no id).
-      onOpen: () => !this.#closed && this.#connect(!this.since),
-      onMessages: (messages) => !this.#closed && this.#receive(messages),
-      onError: (error) => !this.#closed && this.#host.error(error),
-      onClose: (error) => !this.#closed && this.#down(error),
+      // (A transport makes no sink call after close(), so no guard is needed here.)
+      onOpen: () => this.#connect(!this.since),
+      onMessages: (messages) => this.#receive(messages),
+      onError: (error) => this.#host.error(error),
+      onClose: (error) => this.#down(error),
     });
     return this;
   }

@@ -75,6 +75,6 @@ export function resolveOptions(options: CoreOptions): ResolvedOptions {
     platform: {},
     ...defined(options),
     url,
-    reconnect: { ...DEFAULTS.reconnect, ...defined(options.reconnect) },
+    reconnect: { ...DEFAULTS.reconnect, ...options.reconnect },
   } as ResolvedOptions;
 }

@@ -22,19 +22,17 @@ export interface Platform {
 /** Fill in what `given` leaves out from `globalThis`, now. */
 export function resolvePlatform(given: Partial<Platform> = {}): Platform {
   const g = globalThis as typeof globalThis & { window?: Window; document?: Document; localStorage?: Storage };
-  let storage: Platform['storage'];
-  try {
-    storage = g.localStorage;
-  } catch {
-    // Sandboxed iframes and some privacy modes throw on access; run without memory.
-  }
   return {
     fetch: g.fetch?.bind(g),
     WebSocket: g.WebSocket,
     EventSource: g.EventSource,
     document: g.document,
     window: g.window,
-    storage,
+    // A getter: sandboxed iframes and some privacy modes throw on access, which
+    // the transport memory catches (and then runs without memory).
+    get storage() {
+      return g.localStorage;
+    },
     setTimeout: (fn, ms) => g.setTimeout(fn, ms),
     clearTimeout: (h) => g.clearTimeout(h as ReturnType<typeof setTimeout>),
     now: Date.now,

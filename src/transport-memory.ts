@@ -39,10 +39,11 @@ const pageStorage = { getItem: (k: string) => pageMemory.get(k) ?? null, setItem
  */
 export function transportMemory(endpoint: URL, platform: Platform, enabled: boolean): TransportMemory {
   const key = 'cometkit:' + endpoint.href;
-  const storage = enabled ? platform.storage ?? pageStorage : undefined;
   const strikes: Partial<Record<TransportName, number>> = {};
+  let storage: Platform['storage'];
   let memo: Memo = {};
   try {
+    storage = enabled ? platform.storage ?? pageStorage : undefined;
     memo = Object(JSON.parse(storage?.getItem(key) || '{}'));
   } catch {
     // Corrupt or inaccessible storage must never stop a connection.

@@ -82,7 +82,7 @@ export function createLink(c: TransportContext, s: TransportSink, stop: () => vo
             // The server refused this request only (400 bad JSON, 403, 413 too large),
             // or answered it with garbage: fail each sent call, so the client settles
             // exactly those instead of waiting for replies that will never come.
-            const error = r.ok ? '502::Unusable response' : `${r.status}::${r.statusText}`;
+            const error = r.ok ? '502::Bad response' : `${r.status}::${r.statusText}`;
             const replies = messages.filter((m) => m.id).map(({ id, channel }) => ({ id, channel, successful: false, error }));
             if (live && replies.length) s.onMessages(replies);
           },

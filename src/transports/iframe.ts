@@ -28,7 +28,7 @@ export const iframeTransport: TransportFactory = streamTransport(
     w.addEventListener('message', onMessage);
     // `load` means the document, and so the stream, ended.
     f.onload = e.end;
-    f.style.display = 'none';
+    f.hidden = true;
     f.src = u.href;
     c.platform.document!.body.appendChild(f);
     return () => {

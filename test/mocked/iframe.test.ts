@@ -94,7 +94,7 @@ describe('only iframe allowed', () => {
     await vi.waitFor(() => expect(iframes()).toHaveLength(1));
     expect(client.clientId).toEqual(expect.any(String));
     const frame = iframes()[0]!;
-    expect(frame.style.display).toBe('none');
+    expect(frame.hidden).toBe(true);
     const src = new URL(frame.src);
     expect(src.origin + src.pathname).toBe(`${URL_}/${client.clientId}`);
     expect(Object.fromEntries(src.searchParams)).toEqual({ connectionType: 'iframe-streaming', origin: window.location.origin });

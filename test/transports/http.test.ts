@@ -62,7 +62,7 @@ describe('createLink().post', () => {
     await vi.waitFor(() => expect(s.onError).toHaveBeenCalledOnce());
     expect(s.onError.mock.calls[0]![0].code).toBe('too_large');
     await vi.waitFor(() => expect(s.onMessages).toHaveBeenCalledOnce());
-    expect(s.onMessages.mock.calls[0]![0]).toEqual([{ id: '8', channel: '/chat', successful: false, error: '502::Unusable response' }]);
+    expect(s.onMessages.mock.calls[0]![0]).toEqual([{ id: '8', channel: '/chat', successful: false, error: '502::Bad response' }]);
   });
 
   it('answers each sent message with an id with a failed reply on a 4xx', async () => {

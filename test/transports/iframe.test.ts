@@ -52,7 +52,7 @@ describe('iframeTransport', () => {
     expect(src.searchParams.get('connectionType')).toBe('iframe-streaming');
     expect(src.searchParams.get('origin')).toBe(window.location.origin);
     expect(frames()[0]!.src).toContain(`origin=${encodeURIComponent(window.location.origin)}`);
-    expect(frames()[0]!.style.display).toBe('none');
+    expect(frames()[0]!.hidden).toBe(true);
   });
 
   it('opens on the first chunk and delivers batches in order', () => {
