@@ -11,7 +11,6 @@ export type CometErrorCode =
   | 'bad_options'
   | 'too_large'
   | 'timeout'
-  | 'message_lost'
   | 'closed'
   | 'listener_failed';
 

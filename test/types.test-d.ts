@@ -141,7 +141,6 @@ expectTypeOf<CometErrorCode>().toEqualTypeOf<
   | 'bad_options'
   | 'too_large'
   | 'timeout'
-  | 'message_lost'
   | 'closed'
   | 'listener_failed'
 >();

@@ -7,9 +7,10 @@
 import { http, HttpResponse, type HttpHandler } from 'msw';
 import type { Message, TransportName } from '../protocol/message.js';
 import { CONNECT } from '../protocol/message.js';
-import { bayeuxError, failure, readBatch, unknownClientReply } from '../server/engine.js';
+import { bayeuxError, failure, readBatch } from '../server/engine.js';
 import { transportOf, type Held, type MockCore } from './core.js';
 import { iframeChunk, iframeDocumentStart } from './iframe.js';
+import { attachStream } from './stream.js';
 
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
@@ -127,39 +128,26 @@ function pageOrigin(origin: string | null): string | null {
 async function iframeStream(core: MockCore, clientId: string, origin: string, swallow: boolean, signal: AbortSignal): Promise<Response> {
   const encoder = new TextEncoder();
   let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let open = true;
+  let end = () => {};
   const body = new ReadableStream<Uint8Array>({
     start: (c) => void (controller = c),
-    cancel: () => void end(),
+    cancel: () => end(),
   });
-  const write = (text: string) => {
-    // A buffering proxy (`swallow`) keeps every byte, so the parent never even sees the open chunk.
-    if (open && !swallow) controller.enqueue(encoder.encode(text));
-  };
-  const end = () => {
-    if (!open) return false;
-    open = false;
-    core.held.delete(held);
-    core.detach(connection);
-    return true;
-  };
-  const connection = core.connection('iframe-streaming', (m) => write(iframeChunk(JSON.stringify(m))), () => {
-    if (end()) controller.close();
-  });
-  const held: Held = {
+  // A buffering proxy (`swallow`) keeps every byte, so the parent never even sees the open chunk.
+  if (!swallow) controller.enqueue(encoder.encode(iframeDocumentStart(origin)));
+  const stream = attachStream(core, {
+    clientId,
+    connectionType: 'iframe-streaming',
     transport: 'iframe',
-    cut: () => {
-      if (end()) controller.error(new TypeError('cometkit/testing: connection cut'));
-    },
-    inject: (raw) => write(iframeChunk(raw)),
-  };
-  write(iframeDocumentStart(origin));
-  core.held.add(held);
+    swallow,
+    write: (text) => controller.enqueue(encoder.encode(text)),
+    frame: iframeChunk,
+    close: () => controller.close(),
+    cut: () => controller.error(new TypeError('cometkit/testing: connection cut')),
+  });
+  end = stream.end;
   signal.addEventListener('abort', end, { once: true });
-  if (!(await connection.engine.attach(clientId, connection))) {
-    write(iframeChunk(JSON.stringify(core.outgoing([unknownClientReply(clientId)]))));
-    connection.close();
-  }
+  await stream.attached;
   return new HttpResponse(body, {
     headers: {
       'Content-Type': 'text/html; charset=utf-8',

@@ -1,9 +1,10 @@
 // @vitest-environment node
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createClient, isCometError, type CometClient, type CometError, type TransportName } from '../../src/index.js';
 import { hostileFrame, minimumErrors, polluted } from './arbitraries.js';
 import { startFakeEndpoint, type FakeEndpoint } from './fake-endpoint.js';
+import { watchEscapes } from './escapes.js';
 
 // Property: whatever text a server (or a proxy) puts on the wire — a WebSocket
 // frame, an SSE data event, a long-poll response body — the client turns it
@@ -14,16 +15,7 @@ const MAX = 20_000;
 // HOSTILE_RUNS=500 npx vitest run test/hostile for a deeper search.
 const RUNS = Number(process.env.HOSTILE_RUNS ?? 40);
 
-const escaped: unknown[] = [];
-const onEscape = (e: unknown) => escaped.push(e);
-beforeAll(() => {
-  process.on('uncaughtException', onEscape);
-  process.on('unhandledRejection', onEscape);
-});
-afterAll(() => {
-  process.off('uncaughtException', onEscape);
-  process.off('unhandledRejection', onEscape);
-});
+const escaped = watchEscapes();
 
 let endpoint: FakeEndpoint;
 let client: CometClient;

@@ -7,24 +7,16 @@
  * subscribe) runs over HTTP against the fake endpoint.
  */
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
 import { createClient, isCometError, type CometClient, type CometError } from '../../src/index.js';
 import { hostileFrame, minimumErrors, polluted } from './arbitraries.js';
 import { startFakeEndpoint, type FakeEndpoint } from './fake-endpoint.js';
+import { watchEscapes } from './escapes.js';
 
 const MAX = 20_000;
 const RUNS = Number(process.env.HOSTILE_RUNS ?? 40);
 
-const escaped: unknown[] = [];
-const onEscape = (e: unknown) => escaped.push(e);
-beforeAll(() => {
-  process.on('uncaughtException', onEscape);
-  process.on('unhandledRejection', onEscape);
-});
-afterAll(() => {
-  process.off('uncaughtException', onEscape);
-  process.off('unhandledRejection', onEscape);
-});
+const escaped = watchEscapes();
 
 let endpoint: FakeEndpoint;
 let client: CometClient;
