@@ -6,10 +6,11 @@
  * the same on the transports picked by URL (`/?transport=long-poll`, `/?transport=iframe`),
  * and carry a chat message from one page to another.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, onTestFinished, test } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startDemo, type RunningDemo } from '../helpers/browser-demo.js';
-import { expectCleanPage, watchPage, type PageProblems } from '../helpers/browser-page.js';
+import { openPage } from '../helpers/browser-fixture.js';
+import { expectCleanPage } from '../helpers/browser-page.js';
 import { launchChromium } from './chromium.js';
 
 const TRANSPORTS = ['websocket', 'sse', 'long-poll', 'iframe'];
@@ -28,23 +29,8 @@ afterAll(async () => {
   await demo?.stop();
 });
 
-interface DemoPage {
-  page: Page;
-  problems: PageProblems;
-}
-
 /** Open the demo at `search` in a fresh context (no remembered transport); closed after the test. */
-async function openDemo(search = ''): Promise<DemoPage> {
-  let context: BrowserContext | undefined;
-  onTestFinished(async () => {
-    await context?.close();
-  });
-  context = await browser.newContext();
-  const page = await context.newPage();
-  const problems = watchPage(page);
-  await page.goto(`${demo.origin}/${search}`);
-  return { page, problems };
-}
+const openDemo = (search = '') => openPage(browser, `${demo.origin}/${search}`);
 
 const text = (page: Page, selector: string) => page.locator(selector).textContent();
 

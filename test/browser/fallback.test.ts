@@ -11,61 +11,27 @@
  * With WebSocket as the only transport, a hung upgrade must be given up after
  * `connectTimeout` and retried (that test documents a product bug and fails until fixed).
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, onTestFinished, test } from 'vitest';
+import { expect, test } from 'vitest';
 import {
   expectCleanPage,
   probeSnapshot,
   publishFromPage,
   receivedNumbers,
   startProbe,
-  stopProbe,
-  watchPage,
-  type PageProblems,
 } from '../helpers/browser-page.js';
-import { startBundleServer, type BundleServer, type UpgradePolicy } from '../helpers/browser-server.js';
-import { launchChromium } from './chromium.js';
+import { openBundlePage, useChromium, type BundlePage } from '../helpers/browser-fixture.js';
+import type { UpgradePolicy } from '../helpers/browser-server.js';
 
 const COUNT = 30;
 const numbers = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 /** Chromium's own console line for a WebSocket that did not open: expected when WebSocket is broken on purpose. */
 const WEBSOCKET_FAILED = /^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/cometd' failed/;
 
-let browser: Browser;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
-
-interface Fixture {
-  server: BundleServer;
-  page: Page;
-  problems: PageProblems;
-}
-
-async function open(upgrades: UpgradePolicy): Promise<Fixture> {
-  const server = await startBundleServer({ upgrades });
-  let context: BrowserContext | undefined;
-  onTestFinished(async () => {
-    if (context) {
-      await Promise.all(context.pages().map((p) => stopProbe(p).catch(() => undefined)));
-      await context.close();
-    }
-    await server.stop();
-  });
-  context = await browser.newContext();
-  const page = await context.newPage();
-  const problems = watchPage(page);
-  await page.goto(`${server.origin}/`);
-  return { server, page, problems };
-}
+const browser = useChromium();
+const open = (upgrades: UpgradePolicy) => openBundlePage(browser(), { upgrades });
 
 /** Server publishes 1..COUNT; the page must get all of them, in order; then a page publish reaches the server. */
-async function expectDeliveryBothWays({ server, page }: Fixture): Promise<void> {
+async function expectDeliveryBothWays({ server, page }: BundlePage): Promise<void> {
   for (const n of numbers(1, COUNT)) await server.comet.publish('/numbers', { n });
   await expect.poll(() => receivedNumbers(page), { timeout: 10_000 }).toHaveLength(COUNT);
   expect(await receivedNumbers(page)).toEqual(numbers(1, COUNT));

@@ -10,8 +10,7 @@
  * publish from the page and see the server receive it. A separate test proves the iframe
  * transport streams: each batch is handed over while the iframe document is still open.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, onTestFinished, test } from 'vitest';
+import { expect, test } from 'vitest';
 import type { TransportName } from '../../src/index.js';
 import {
   expectCleanPage,
@@ -19,50 +18,20 @@ import {
   publishFromPage,
   receivedNumbers,
   startProbe,
-  stopProbe,
-  watchPage,
-  type PageProblems,
 } from '../helpers/browser-page.js';
-import { startBundleServer, type BundleServer } from '../helpers/browser-server.js';
-import { launchChromium } from './chromium.js';
+import { openBundlePage, useChromium, type BundlePage } from '../helpers/browser-fixture.js';
 
 const TRANSPORTS: TransportName[] = ['websocket', 'sse', 'long-poll', 'iframe'];
 const COUNT = 30;
 const numbers = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-let browser: Browser;
+const browser = useChromium();
 
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
-
-interface Fixture {
-  server: BundleServer;
-  page: Page;
-  problems: PageProblems;
-}
-
-/** A server and a fresh page (own context, so no remembered transport) on it; torn down after the test. */
-async function open(): Promise<Fixture> {
-  const server = await startBundleServer();
-  let context: BrowserContext | undefined;
-  onTestFinished(async () => {
-    if (context) {
-      await Promise.all(context.pages().map((p) => stopProbe(p).catch(() => undefined)));
-      await context.close();
-    }
-    await server.stop();
-  });
-  context = await browser.newContext();
-  const page = await context.newPage();
-  const problems = watchPage(page);
-  await page.goto(`${server.origin}/`);
-  expect(await page.evaluate(() => typeof (window as unknown as { cometkit?: unknown }).cometkit)).toBe('object');
-  return { server, page, problems };
+/** A server and a fresh page on it, with the CDN bundle loaded. */
+async function open(): Promise<BundlePage> {
+  const fixture = await openBundlePage(browser());
+  expect(await fixture.page.evaluate(() => typeof (window as unknown as { cometkit?: unknown }).cometkit)).toBe('object');
+  return fixture;
 }
 
 for (const name of TRANSPORTS) {
