@@ -113,5 +113,6 @@ export const fmt = {
   ms: (n) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(0)) : '–'),
   mb: (bytes) => (Number.isFinite(bytes) ? (bytes / 1048576).toFixed(1) : '–'),
   pct: (n) => (Number.isFinite(n) ? `${n.toFixed(0)} %` : '–'),
+  us: (n) => (Number.isFinite(n) ? n.toFixed(1) : '–'),
   ratio: (n) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '–'),
 };

@@ -1,15 +1,27 @@
 // Bundle sizes (min+gzip): the CDN bundle as built, and tree-shaken builds of
-// small entries (bench/entries/) with the same TypeScript and terser settings as
-// rollup.config.mjs, plus Faye's browser client for reference.
+// small entries (bench/entries/) with the same TypeScript settings and the same terser
+// plugin as rollup.config.mjs, plus Faye's browser client for reference.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { rollup } from 'rollup';
 import typescript from '@rollup/plugin-typescript';
-import terser from '@rollup/plugin-terser';
 import { fmt, here, table } from './lib.mjs';
 
-const gz = (code) => gzipSync(code, { level: 9 }).length;
+/** min+gzip as scripts/size.mjs counts it: the stricter of zlib and GNU `gzip -9`. */
+function gz(code) {
+  let gnu = 0;
+  try {
+    gnu = execFileSync('gzip', ['-9c'], { input: code }).length;
+  } catch {
+    // No gzip binary: zlib's figure alone.
+  }
+  return Math.max(gnu, gzipSync(code, { level: 9 }).length);
+}
 const root = here('../');
+// The CDN build's own terser plugin (same options, same list of mangled internal names).
+const configs = (await import('../rollup.config.mjs')).default;
+const cdnTerser = configs.find((c) => c.output?.format === 'iife').plugins.find((p) => p.name === 'terser');
 
 async function shaken(entry) {
   const bundle = await rollup({
@@ -17,8 +29,7 @@ async function shaken(entry) {
     onwarn: () => {},
     plugins: [
       typescript({ tsconfig: `${root}tsconfig.build.json`, declaration: false, rootDir: root, outDir: `${root}dist/bench`, noEmitOnError: false }),
-      // Same options as the CDN build in rollup.config.mjs.
-      terser({ ecma: 2022, compress: { passes: 3, unsafe_arrows: true }, mangle: { properties: { regex: /^#|^_/ } }, format: { comments: false } }),
+      cdnTerser,
     ],
   });
   const { output } = await bundle.generate({ format: 'es' });
