@@ -13,7 +13,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createClient, type CometClient, type TransportName } from '../../src/index.js';
-import { countingPlatform, fakeWindow, NOTHING, type CountingPlatform, type Counts } from '../helpers/hygiene-platform.js';
+import { countingPlatform, fakeWindow, NOTHING, settled } from '../helpers/hygiene-platform.js';
 import { PEER_URL, startPeer, type Peer } from '../helpers/hygiene-peer.js';
 
 const TRANSPORTS: TransportName[] = ['websocket', 'sse', 'long-poll'];
@@ -42,18 +42,6 @@ function setup(transport: TransportName, fetch?: typeof globalThis.fetch) {
     return client;
   };
   return { peer, counter, make };
-}
-
-/** Let in-flight work finish: the counts read the same over a few macrotask turns. */
-async function settled(counter: CountingPlatform): Promise<Counts> {
-  let last = counter.counts();
-  for (let same = 0; same < 3; ) {
-    await new Promise((r) => setTimeout(r, 2));
-    const now = counter.counts();
-    same = JSON.stringify(now) === JSON.stringify(last) ? same + 1 : 0;
-    last = now;
-  }
-  return last;
 }
 
 it('leaves no timer, request, socket or listener after 10,000 long-poll connect/disconnect cycles', async () => {

@@ -13,7 +13,7 @@
  */
 import { afterEach, expect, it, vi } from 'vitest';
 import { createClient, type CometClient } from '../../src/index.js';
-import { countingPlatform, NOTHING, type CountingPlatform, type Counts } from '../helpers/hygiene-platform.js';
+import { countingPlatform, NOTHING, settled } from '../helpers/hygiene-platform.js';
 import { PEER_URL, startPeer, type Peer } from '../helpers/hygiene-peer.js';
 
 let peer: Peer | undefined;
@@ -44,17 +44,6 @@ function setup() {
     return client;
   };
   return { peer, counter, make, frames };
-}
-
-async function settled(counter: CountingPlatform): Promise<Counts> {
-  let last = counter.counts();
-  for (let same = 0; same < 3; ) {
-    await new Promise((r) => setTimeout(r, 2));
-    const now = counter.counts();
-    same = JSON.stringify(now) === JSON.stringify(last) ? same + 1 : 0;
-    last = now;
-  }
-  return last;
 }
 
 it('leaves no iframe, window listener, timer or request after 60 iframe cycles', async () => {

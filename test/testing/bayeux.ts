@@ -5,7 +5,10 @@
  * back. Extend it with one small function per message kind, never with client
  * logic (retries, state): a test should read as the wire exchange it checks.
  */
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
+import { createMockServer, type MockServer } from '../../src/testing/index.js';
 
 /** The endpoint every mock test uses. */
 export const URL_ = 'http://localhost/cometd';
@@ -53,4 +56,25 @@ export const connectMessage = (clientId: string, connectionType: string, ack?: n
 export async function subscribe(clientId: string, subscription: string): Promise<Message> {
   const { body } = await post([{ channel: '/meta/subscribe', id: id(), clientId, subscription }]);
   return body[0]!;
+}
+
+/**
+ * A mock server on {@link URL_} behind msw for the whole file: listening before
+ * the tests, its connections dropped and state reset after each (after
+ * `cleanup`, which closes what the test opened itself), closed after all.
+ */
+export function useMockServer(cleanup: () => void = () => {}): MockServer {
+  const mock = createMockServer({ url: URL_, timeout: 10_000 });
+  const server = setupServer(...mock.handlers);
+  beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+  afterEach(() => {
+    cleanup();
+    mock.dropConnections();
+    mock.reset();
+  });
+  afterAll(async () => {
+    server.close();
+    await mock.close();
+  });
+  return mock;
 }

@@ -4,28 +4,17 @@
  * document the mock streams to `fetch()` (msw cannot serve an iframe's
  * navigation; real forever-frames are proved in test/browser/).
  */
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
-import { createMockServer, iframeChunk, iframeDocumentStart } from '../../src/testing/index.js';
-import { connectMessage, handshake, post, subscribe, URL_ } from './bayeux.js';
+import { iframeChunk, iframeDocumentStart } from '../../src/testing/index.js';
+import { connectMessage, handshake, post, subscribe, URL_, useMockServer } from './bayeux.js';
 
 const PAGE = 'http://app.test';
-const mock = createMockServer({ url: URL_, timeout: 10_000 });
-const server = setupServer(...mock.handlers);
 const aborts = new Set<AbortController>();
-
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => {
+const mock = useMockServer(() => {
   // Aborting, not reader.cancel(): cancelling an open mocked body waits ~20 s in Node's fetch.
   for (const abort of aborts) abort.abort();
   aborts.clear();
-  mock.dropConnections();
-  mock.reset();
-});
-afterAll(async () => {
-  server.close();
-  await mock.close();
 });
 
 /** Run every `<script>c(...)</script>` chunk in `html` and return the frames they post. */

@@ -3,23 +3,10 @@
  * `cometkit/testing` over long-polling: the held `/meta/connect` POST, and every
  * control that applies to it, driven with raw `fetch`.
  */
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
-import { createMockServer } from '../../src/testing/index.js';
-import { connectMessage, handshake, id, post, subscribe } from './bayeux.js';
+import { describe, expect, test, vi } from 'vitest';
+import { connectMessage, handshake, id, post, subscribe, useMockServer } from './bayeux.js';
 
-const mock = createMockServer({ url: 'http://localhost/cometd', timeout: 10_000 });
-const server = setupServer(...mock.handlers);
-
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => {
-  mock.dropConnections();
-  mock.reset();
-});
-afterAll(async () => {
-  server.close();
-  await mock.close();
-});
+const mock = useMockServer();
 
 /** A session whose first connect (answered at once) is done, subscribed to `/stocks/*`. */
 async function connected(): Promise<string> {

@@ -4,26 +4,14 @@
  * with the `eventsource` polyfill that test/setup.ts installs, driven with a raw
  * `EventSource` and `fetch` POSTs.
  */
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
-import { createMockServer } from '../../src/testing/index.js';
-import { connectMessage, handshake, post, subscribe, URL_ } from './bayeux.js';
+import { connectMessage, handshake, post, subscribe, URL_, useMockServer } from './bayeux.js';
 
-const mock = createMockServer({ url: URL_, timeout: 10_000 });
-const server = setupServer(...mock.handlers);
 const sources = new Set<EventSource>();
-
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => {
+const mock = useMockServer(() => {
   for (const source of sources) source.close();
   sources.clear();
-  mock.dropConnections();
-  mock.reset();
-});
-afterAll(async () => {
-  server.close();
-  await mock.close();
 });
 
 /** A raw EventSource on the client's stream that records what happened to it. */

@@ -3,25 +3,12 @@
  * `cometkit/testing` over WebSocket, in jsdom (whose `WebSocket` msw replaces on
  * `listen()`), driven with raw sockets.
  */
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
-import { createMockServer } from '../../src/testing/index.js';
-import { connectMessage, handshake, id } from './bayeux.js';
+import { connectMessage, handshake, id, useMockServer } from './bayeux.js';
 
 const WS_URL = 'ws://localhost/cometd';
-const mock = createMockServer({ url: 'http://localhost/cometd', timeout: 10_000 });
-const server = setupServer(...mock.handlers);
-
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => {
-  mock.dropConnections();
-  mock.reset();
-});
-afterAll(async () => {
-  server.close();
-  await mock.close();
-});
+const mock = useMockServer();
 
 /** A raw socket that records what happened to it. */
 function open() {
