@@ -30,7 +30,7 @@ export default [
       terser({ ecma: 2022, compress: { passes: 3, unsafe_arrows: true }, mangle: {
           // Properties of internal objects only (link host, race, memory, HTTP link,
           // pending requests); public API and wire names are never on this list.
-          properties: { regex: /^(connectMessage|refused|received|connectSoon|activate|since|worked|died|isDemoted|callbacks|confirmed|won|lost|begin|feed|fail|post|live|link|onListenerError)$/ },
+          properties: { builtins: true, regex: /^(connectMessage|refused|received|connectSoon|activate|since|worked|died|isDemoted|callbacks|confirmed|won|lost|begin|feed|fail|post|live|link|onListenerError|context|down|connected|failed|cancel)$/ },
         }, format: { comments: false } }),
     ],
   },

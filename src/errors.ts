@@ -21,13 +21,14 @@ export type CometErrorCode =
  */
 export class CometError extends Error {
   override readonly name = 'CometError' as const;
+  // `declare`: set in the constructor, so no field initialiser is emitted (bundle bytes).
   /** Stable machine-readable reason. */
-  readonly code: CometErrorCode;
+  declare readonly code: CometErrorCode;
   /** The Bayeux message that carried the failure, when there was one. */
-  readonly reply: unknown;
+  declare readonly reply: unknown;
 
   constructor(code: CometErrorCode, message: string, options: { cause?: unknown; reply?: unknown } = {}) {
-    super(message, { cause: options.cause });
+    super(message, options); // Error reads only `cause`
     this.code = code;
     this.reply = options.reply;
   }

@@ -27,8 +27,9 @@ export interface LinkHost {
  * each reply as the server's advice says.
  */
 export class Link {
-  readonly name: Transport['name'];
-  readonly connectionType: string;
+  // `declare`: set in the constructor, so no field initialiser is emitted (bundle bytes).
+  declare readonly name: Transport['name'];
+  declare readonly connectionType: string;
   /** When the first connect succeeded (platform clock), or 0. */
   since = 0;
   readonly #transport: Transport;
@@ -99,20 +100,17 @@ export class Link {
   }
 
   #receive(messages: Message[]): void {
-    const replies = messages.filter((m) => m.channel === CONNECT);
-    const rest = replies.length ? messages.filter((m) => m.channel !== CONNECT) : messages;
     // Deliveries first, so the next connect acknowledges them.
-    if (rest.length) this.#host.received(rest);
-    for (const reply of replies) {
-      const reconnect = reply.advice?.reconnect;
+    this.#host.received(messages.filter((m) => m.channel !== CONNECT));
+    for (const reply of messages) {
       // Only the answer to the connect in flight counts; an unsolicited one (no id, none in flight) is ignored.
-      if (this.#closed || (reply.id ?? 0) !== this.#inflight) continue;
+      if (reply.channel !== CONNECT || this.#closed || (reply.id ?? 0) !== this.#inflight) continue;
       this.#inflight = undefined;
       this.#platform.clearTimeout(this.#timer);
       this.#timer = undefined;
       Object.assign(this.#advice, reply.advice);
       // `none` stops the client even on a successful reply (Bayeux §5.3, as Faye and CometD do).
-      if (reply.successful !== true || reconnect === 'none') {
+      if (reply.successful !== true || reply.advice?.reconnect === 'none') {
         this.#host.refused(this, reply);
         continue;
       }

@@ -53,8 +53,7 @@ export const DEFAULTS: Readonly<Omit<ResolvedOptions, 'url' | 'transports' | 'ex
   reconnect: { initialDelay: 500, maxDelay: 30_000, factor: 2, jitter: true },
 };
 
-const defined = <T extends object>(o: T | undefined): Partial<T> =>
-  Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 const bad = (what: string, got: unknown) => new CometError('bad_options', `Expected ${what} but got ${got}`);
 
