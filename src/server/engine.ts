@@ -44,8 +44,9 @@
  *    for events; `await engine.close()` releases every held connect and closes
  *    every attached connection (shared sessions stay in the store).
  *
- * Timers: one periodic sweep removes sessions idle for `sessionTimeout`, and a
- * held connect has one timer; deliveries never start timers.
+ * Timers: one periodic sweep removes sessions idle for `sessionTimeout`, and
+ * held connects time out through one timer per hold length (`Holds`);
+ * deliveries never start timers.
  *
  * (Over 400 lines because of this contract and the re-exports that make this
  * file the one import adapters need; per-session delivery state is in link.ts.)
@@ -69,7 +70,8 @@ import { runExtensions, type Extension, type ExtensionContext } from './extensio
 import { MemoryStore } from './memory-store.js';
 import type { SessionInfo, Store } from './store.js';
 import type { Connection } from './connection.js';
-import { Link, type Held } from './link.js';
+import { Link } from './link.js';
+import { Held, Holds } from './holds.js';
 import { defaultClock, defaultRandomId } from './defaults.js';
 
 export { readBatch, toMessages } from './batch.js';
@@ -123,6 +125,7 @@ export class Engine {
   readonly #links = new Map<string, Link>();
   readonly #connections = new Map<Connection, string>();
   readonly #unwatch: () => void;
+  readonly #holds: Holds;
   #sweepTimer: unknown = null;
   #messageSeq = 0;
   // Processes sharing a store (Redis) must not hand out the same delivery ids.
@@ -138,6 +141,7 @@ export class Engine {
     this.#ownsStore = !options.store;
     this.#store = options.store ?? new MemoryStore();
     this.#clock = options.clock ?? defaultClock;
+    this.#holds = new Holds(this.#clock);
     this.#randomId = options.randomId ?? defaultRandomId;
     this.#idPrefix = this.#randomId().slice(0, 8) + '.';
     this.connectionTypes = options.connectionTypes ?? CONNECTION_TYPES;
@@ -212,6 +216,7 @@ export class Engine {
     if (this.#closed) return;
     this.#closed = true;
     this.#clock.clearTimeout(this.#sweepTimer);
+    this.#holds.clear();
     this.#unwatch();
     for (const link of this.#links.values()) {
       if (link.held) link.release(link.held);
@@ -308,7 +313,7 @@ export class Engine {
     if (!polling && context.connection) this.#setConnection(clientId, link, context.connection, from);
     else link.sent = from;
     if (link.held) link.release(link.held);
-    const held: Held = { reply, timer: null };
+    const held = new Held(reply, link);
     let later: Promise<Message[]> | null = null;
     if (polling) {
       later = new Promise((resolve) => (held.resolve = resolve));
@@ -326,7 +331,7 @@ export class Engine {
       await this.#flush(link);
       link.release(held);
     } else {
-      held.timer = this.#clock.setTimeout(() => link.release(held), hold);
+      this.#holds.add(held, hold);
       this.#schedule(clientId);
     }
     return later ? { later } : [];
@@ -394,7 +399,7 @@ export class Engine {
 
   #link(clientId: string, session: SessionInfo): Link {
     let link = this.#links.get(clientId);
-    if (!link) this.#links.set(clientId, (link = new Link(clientId, session.ack, session.acked, this.#clock)));
+    if (!link) this.#links.set(clientId, (link = new Link(clientId, session.ack, session.acked, this.#holds)));
     link.used = this.#clock.now();
     return link;
   }

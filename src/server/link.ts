@@ -1,17 +1,7 @@
 import type { Message } from '../protocol/message.js';
 import type { Connection } from './connection.js';
-import type { Clock } from './engine-options.js';
+import type { Held, Holds } from './holds.js';
 import type { BacklogEntry, Store } from './store.js';
-
-/** A `/meta/connect` waiting to be answered. */
-export interface Held {
-  reply: Message;
-  timer: unknown;
-  /** Polling: resolves the request with the reply and any deliveries. */
-  resolve?: ((messages: Message[]) => void) | undefined;
-  /** WebSocket: the reply is written to this connection. */
-  connection?: Connection | undefined;
-}
 
 /**
  * Process-local state of one session: the held connect and the attached
@@ -39,7 +29,8 @@ export class Link {
     /** The client asked for the `ack` extension. */
     readonly ack: boolean,
     acked: number,
-    readonly clock: Clock,
+    /** Times out this session's held connects (shared by every link of the engine). */
+    readonly holds: Holds,
   ) {
     this.sent = acked;
     this.acked = acked;
@@ -48,7 +39,7 @@ export class Link {
   /** Answer a held connect (with `messages` after its reply, for polling). */
   release(held: Held, messages: Message[] = []): void {
     if (this.held === held) this.held = null;
-    this.clock.clearTimeout(held.timer);
+    this.holds.remove(held);
     if (held.resolve) held.resolve([held.reply, ...messages]);
     else if (held.connection && this.connection === held.connection) held.connection.send([held.reply]);
     held.resolve = undefined;
@@ -59,7 +50,7 @@ export class Link {
   drop(held: Held | null = this.held): void {
     if (!held) return;
     if (this.held === held) this.held = null;
-    this.clock.clearTimeout(held.timer);
+    this.holds.remove(held);
     held.resolve?.([]);
     held.resolve = undefined;
     held.connection = undefined;
