@@ -3,12 +3,14 @@ export type Listener<T> = (payload: T) => void;
 
 /**
  * A tiny typed event emitter (after developit/mitt): one payload per event,
- * `on()` returns its own disposer, and `emit` iterates a copy so a listener
- * that removes itself (or adds another) is safe. A listener that throws does
- * not stop the others; the error goes to `onListenerError`.
+ * `on()` returns its own disposer, and a listener that throws does not stop
+ * the others (the error goes to `onListenerError`). Each event's listeners are
+ * an array replaced, never changed, when one is added or removed: `emit`
+ * iterates the one it started with, so a listener that removes itself (or adds
+ * another) is safe, and an event costs no copy (the client emits one per message).
  */
 export class Emitter<Events extends object> {
-  readonly #listeners = new Map<keyof Events, Set<Listener<never>>>();
+  readonly #listeners = new Map<keyof Events, Array<Listener<never>>>();
   readonly #onListenerError: (error: unknown, type: keyof Events) => void;
 
   constructor(onListenerError: (error: unknown, type: keyof Events) => void) {
@@ -17,14 +19,15 @@ export class Emitter<Events extends object> {
 
   /** Listen; call the returned function to stop. */
   on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void {
-    let set = this.#listeners.get(type);
-    if (!set) this.#listeners.set(type, (set = new Set()));
-    set.add(listener as Listener<never>);
-    return () => void set.delete(listener as Listener<never>);
+    const map = this.#listeners;
+    const others = () => (map.get(type) ?? []).filter((l) => l !== listener);
+    // Added twice, a listener still runs once per event (as with a Set).
+    map.set(type, [...others(), listener as Listener<never>]);
+    return () => void map.set(type, others());
   }
 
   emit<K extends keyof Events>(type: K, payload: Events[K]): void {
-    for (const listener of [...(this.#listeners.get(type) ?? [])]) {
+    for (const listener of this.#listeners.get(type) ?? []) {
       try {
         (listener as Listener<Events[K]>)(payload);
       } catch (error) {

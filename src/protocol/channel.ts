@@ -20,13 +20,12 @@ export const isMeta = (name: string): boolean => name.startsWith('/meta/');
 /** True for `/service/**`: client-to-server only, never broadcast. */
 export const isService = (name: string): boolean => name.startsWith('/service/');
 
-/** True when subscription `pattern` covers concrete channel `channel`. */
+/** True when subscription `pattern` covers concrete channel `channel` (both valid names). */
 export function matches(pattern: string, channel: string): boolean {
-  if (pattern === channel) return true;
-  if (pattern.endsWith('/**')) return channel.startsWith(pattern.slice(0, -2));
-  if (!pattern.endsWith('/*')) return false;
-  const base = pattern.slice(0, -1);
-  return channel.startsWith(base) && channel.indexOf('/', base.length) === -1 && channel.length > base.length;
+  // What a wildcard's segment stands for follows `base`: `/a/` for both `/a/*` and `/a/**`.
+  const base = pattern.replace(/\*+$/, '');
+  if (base === pattern) return pattern === channel;
+  return channel.startsWith(base) && (pattern.endsWith('**') || !channel.includes('/', base.length));
 }
 
 /**

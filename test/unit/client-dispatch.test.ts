@@ -1,0 +1,178 @@
+/**
+ * The client's receive path, driven frame by frame: routing to exact and
+ * wildcard subscriptions (and the per-channel route cache behind it, emptied
+ * whenever a subscription changes, even during a dispatch), the ack
+ * extension's ordering, extensions, and the errors a bad delivery or a
+ * throwing callback raise. A fake WebSocket and fetch stand in for the server
+ * (as in bench/receive.mjs), and timers never fire, so every step is synchronous
+ * once connected. Add a case by feeding `deliver()` and asserting on `got`.
+ */
+import { describe, expect, it } from 'vitest';
+import { CometClient, type CometError, type Extension, type Message } from '../../src/index.js';
+import { websocketTransport } from '../../src/transports/websocket.js';
+
+/** Subscribe requests for these patterns are denied. */
+const denied = new Set<string>();
+
+function reply(m: Message): Message | null {
+  if (m.channel === '/meta/handshake') {
+    return { channel: m.channel, id: m.id!, successful: true, clientId: 'c1', supportedConnectionTypes: ['websocket'], ext: { ack: true } };
+  }
+  if (m.channel === '/meta/connect') return m.advice?.timeout === 0 ? { channel: m.channel, id: m.id!, successful: true, advice: { interval: 0 } } : null;
+  if (m.channel === '/meta/subscribe' && denied.has(m.subscription as string)) {
+    return { channel: m.channel, id: m.id!, successful: false, error: '403::Denied' };
+  }
+  return { channel: m.channel, id: m.id!, successful: true };
+}
+
+const answer = (text: string) => JSON.stringify((JSON.parse(text) as Message[]).map(reply).filter(Boolean));
+
+class FakeWebSocket {
+  static last: FakeWebSocket;
+  onopen: (() => void) | null = null;
+  onmessage: ((e: { data: string }) => void) | null = null;
+  onclose: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  constructor() {
+    FakeWebSocket.last = this;
+    queueMicrotask(() => this.onopen?.());
+  }
+  send(text: string) {
+    const data = answer(text);
+    if (data !== '[]') queueMicrotask(() => this.onmessage?.({ data }));
+  }
+  close() {}
+}
+
+async function connected(extensions: Extension[] = []) {
+  denied.clear();
+  const client = new CometClient({
+    url: 'http://localhost/cometd',
+    transports: [websocketTransport],
+    extensions,
+    rememberTransport: false,
+    upgradeDelay: 0,
+    platform: {
+      WebSocket: FakeWebSocket as unknown as typeof WebSocket,
+      fetch: (async (_url: URL, init: RequestInit) => new Response(answer(init.body as string))) as typeof fetch,
+      setTimeout: () => 0,
+      clearTimeout: () => {},
+      window: undefined,
+    },
+  });
+  const errors: CometError[] = [];
+  client.on('error', (e) => void errors.push(e));
+  await client.connect();
+  const ws = FakeWebSocket.last;
+  const got: string[] = [];
+  /** Subscribe a callback that logs `<name>:<data>`, plus whatever `also` does. */
+  const sub = (pattern: string, name: string, also?: () => void) =>
+    client.subscribe(pattern, (data) => {
+      got.push(`${name}:${String(data)}`);
+      also?.();
+    });
+  /** Feed one frame of deliveries: `[channel, data, seq?]`. */
+  const deliver = (...messages: Array<[string, unknown, number?]>) =>
+    ws.onmessage!({ data: JSON.stringify(messages.map(([channel, data, seq]) => ({ channel, data, ...(seq ? { ext: { seq } } : {}) }))) });
+  return { client, errors, got, sub, deliver };
+}
+
+describe('client delivery', () => {
+  it('routes a delivery to the exact channel and every wildcard that covers it', async () => {
+    const { got, sub, deliver } = await connected();
+    await Promise.all(['/a/b', '/a/*', '/a/**', '/**', '/a/b/*', '/x'].map((p) => sub(p, p).ready));
+    deliver(['/a/b', 1], ['/a/b/c', 2], ['/y', 3]);
+    expect(got).toEqual(['/a/b:1', '/a/*:1', '/a/**:1', '/**:1', '/a/**:2', '/**:2', '/a/b/*:2', '/**:3']);
+  });
+
+  it('reaches a callback once per matching pattern it is subscribed with', async () => {
+    const { client, deliver } = await connected();
+    const calls: unknown[] = [];
+    const cb = (data: unknown) => void calls.push(data);
+    await Promise.all([client.subscribe('/a', cb).ready, client.subscribe('/a', cb).ready, client.subscribe('/*', cb).ready]);
+    deliver(['/a', 1]);
+    expect(calls).toEqual([1, 1]);
+  });
+
+  it('sees subscriptions made and ended after a channel was first delivered', async () => {
+    const { got, sub, deliver } = await connected();
+    const a = sub('/a', 'a');
+    await a.ready;
+    deliver(['/a', 1]);
+    await sub('/*', 'star').ready;
+    deliver(['/a', 2]);
+    await a.unsubscribe();
+    deliver(['/a', 3]);
+    expect(got).toEqual(['a:1', 'a:2', 'star:2', 'star:3']);
+  });
+
+  it('delivers the current message to every callback subscribed when it arrived, and later ones to those subscribed then', async () => {
+    const { got, sub, deliver } = await connected();
+    let late: ReturnType<typeof sub> | undefined;
+    let second: ReturnType<typeof sub> | undefined;
+    // `first` leaves after its first message, takes `second` with it, and brings in `late`.
+    const first = sub('/a', 'first', () => {
+      void first.unsubscribe();
+      void second!.unsubscribe();
+      late ??= sub('/*', 'late');
+    });
+    second = sub('/a', 'second');
+    await Promise.all([first.ready, second.ready]);
+    deliver(['/a', 1], ['/a', 2]);
+    expect(got).toEqual(['first:1', 'second:1', 'late:2']);
+  });
+
+  it('stops reaching the callbacks of a denied subscription', async () => {
+    const { errors, got, sub, deliver } = await connected();
+    await sub('/a', 'a').ready;
+    deliver(['/a', 1]);
+    denied.add('/*');
+    await expect(sub('/*', 'star').ready).rejects.toMatchObject({ code: 'subscribe_denied' });
+    deliver(['/a', 2]);
+    expect(got).toEqual(['a:1', 'a:2']);
+    expect(errors.map((e) => e.code)).toEqual(['subscribe_denied']);
+  });
+
+  it('reports a throwing callback as listener_failed and still runs the others', async () => {
+    const { errors, got, sub, deliver } = await connected();
+    const boom = sub('/a', 'boom', () => {
+      throw new Error('boom');
+    });
+    await Promise.all([boom.ready, sub('/a', 'ok').ready]);
+    deliver(['/a', 1]);
+    expect(got).toEqual(['boom:1', 'ok:1']);
+    expect(errors.map((e) => [e.code, (e.cause as Error).message])).toEqual([['listener_failed', 'boom']]);
+  });
+
+  it('rejects deliveries on malformed or wildcard channels as bad_message, and keeps delivering', async () => {
+    const { client, errors, got, sub, deliver } = await connected();
+    await sub('/**', 'all').ready;
+    deliver(['/a/*', 1], ['/a//b', 2], ['/a', 3], ['/a/**', 4]);
+    expect(got).toEqual(['all:3']);
+    expect(errors.map((e) => e.code)).toEqual(['bad_message', 'bad_message', 'bad_message']);
+    expect(client.stats.delivered).toBe(1);
+  });
+
+  it('delivers in seq order once each: in order at once, out of order held until the gap fills', async () => {
+    const { client, got, sub, deliver } = await connected();
+    await sub('/a', 'a').ready;
+    deliver(['/a', 1, 1], ['/a', 2, 2], ['/a', 4, 4], ['/a', 2, 2]);
+    expect(got).toEqual(['a:1', 'a:2']);
+    deliver(['/a', 5, 5], ['/a', 3, 3], ['/a', 6, 6], ['/a', 4, 4]);
+    expect(got).toEqual(['a:1', 'a:2', 'a:3', 'a:4', 'a:5', 'a:6']);
+    expect(client.stats).toEqual({ delivered: 6, duplicates: 2 });
+  });
+
+  it('passes deliveries through incoming extensions, which may change or drop them', async () => {
+    const seen: string[] = [];
+    const { got, sub, deliver } = await connected([
+      { incoming: (m) => (seen.push(m.channel), m.data === 'drop' ? null : m) },
+      { incoming: (m) => ({ ...m, data: `${String(m.data)}!` }) },
+    ]);
+    await sub('/a', 'a').ready;
+    seen.length = 0;
+    deliver(['/a', 'keep'], ['/a', 'drop']);
+    expect(got).toEqual(['a:keep!']);
+    expect(seen).toEqual(['/a', '/a']);
+  });
+});
