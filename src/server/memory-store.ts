@@ -4,6 +4,8 @@ import type { BacklogEntry, SessionInfo, Store } from './store.js';
 
 /** How many recent publish ids per client are remembered for de-duplication. */
 const RECENT_IDS = 32;
+/** A client's patterns are an array up to this many (a Set costs ~150 bytes even for one), a Set beyond. */
+const FEW_PATTERNS = 8;
 
 /**
  * Per-client state, kept deliberately small (10k clients must fit in well under
@@ -11,10 +13,12 @@ const RECENT_IDS = 32;
  */
 class ClientState implements SessionInfo {
   acked = 0;
+  /** Seq of the newest message enqueued; the backlog holds seqs `seq - backlog.length + 1 … seq`. */
   seq = 0;
   lastSeen: number;
-  backlog: BacklogEntry[] | null = null;
-  patterns: Set<string> | null = null;
+  /** Unacknowledged messages, oldest first (shared objects: an entry costs one array slot). */
+  backlog: Message[] | null = null;
+  patterns: string[] | Set<string> | null = null;
   /** Ring of recent publish ids; `recentAt` is the next slot to overwrite. */
   recent: string[] | null = null;
   recentAt = 0;
@@ -60,9 +64,15 @@ export class MemoryStore implements Store {
   async subscribe(clientId: string, pattern: string): Promise<boolean | null> {
     const client = this.#clients.get(clientId);
     if (!client) return false;
-    client.patterns ??= new Set();
-    if (client.patterns.has(pattern)) return null;
-    client.patterns.add(pattern);
+    const patterns = (client.patterns ??= []);
+    if (Array.isArray(patterns)) {
+      if (patterns.includes(pattern)) return null;
+      if (patterns.length < FEW_PATTERNS) patterns.push(pattern);
+      else client.patterns = new Set([...patterns, pattern]);
+    } else {
+      if (patterns.has(pattern)) return null;
+      patterns.add(pattern);
+    }
     let ids = this.#byPattern.get(pattern);
     if (!ids) this.#byPattern.set(pattern, (ids = new Set()));
     ids.add(clientId);
@@ -72,17 +82,30 @@ export class MemoryStore implements Store {
   async unsubscribe(clientId: string, pattern: string): Promise<boolean | null> {
     const client = this.#clients.get(clientId);
     if (!client) return false;
-    if (!client.patterns?.delete(pattern)) return null;
-    if (client.patterns.size === 0) client.patterns = null;
+    const patterns = client.patterns;
+    if (Array.isArray(patterns)) {
+      const i = patterns.indexOf(pattern);
+      if (i < 0) return null;
+      patterns.splice(i, 1);
+      if (patterns.length === 0) client.patterns = null;
+    } else {
+      if (!patterns?.delete(pattern)) return null;
+      if (patterns.size === 0) client.patterns = null;
+    }
     this.#unindex(clientId, pattern);
     return true;
   }
 
   async subscribers(channel: string): Promise<string[]> {
-    const out = new Set<string>();
+    const sets: Set<string>[] = [];
     for (const pattern of expand(channel)) {
-      for (const id of this.#byPattern.get(pattern) ?? []) out.add(id);
+      const ids = this.#byPattern.get(pattern);
+      if (ids) sets.push(ids);
     }
+    // The common case, one matching pattern: its ids are already distinct.
+    if (sets.length <= 1) return [...(sets[0] ?? [])];
+    const out = new Set<string>();
+    for (const ids of sets) for (const id of ids) out.add(id);
     return [...out];
   }
 
@@ -95,18 +118,20 @@ export class MemoryStore implements Store {
       client.backlog.shift();
     }
     const seq = ++client.seq;
-    client.backlog.push({ seq, message });
-    for (const listener of [...this.#listeners]) listener(clientId);
+    client.backlog.push(message);
+    // A Set visits each listener once even if one unwatches another meanwhile.
+    for (const listener of this.#listeners) listener(clientId);
     return seq;
   }
 
   async pending(clientId: string, afterSeq: number): Promise<BacklogEntry[]> {
-    const backlog = this.#clients.get(clientId)?.backlog;
+    const client = this.#clients.get(clientId);
+    const backlog = client?.backlog;
     if (!backlog) return [];
-    // Entries are in seq order; most calls want the tail, so scan from the end.
-    let i = backlog.length;
-    while (i > 0 && backlog[i - 1]!.seq > afterSeq) i--;
-    return backlog.slice(i);
+    const first = client.seq - backlog.length + 1;
+    const out: BacklogEntry[] = [];
+    for (let i = Math.max(0, afterSeq + 1 - first); i < backlog.length; i++) out.push({ seq: first + i, message: backlog[i]! });
+    return out;
   }
 
   async acknowledge(clientId: string, seq: number): Promise<void> {
@@ -117,9 +142,8 @@ export class MemoryStore implements Store {
     client.acked = upTo;
     const backlog = client.backlog;
     if (!backlog) return;
-    let n = 0;
-    while (n < backlog.length && backlog[n]!.seq <= upTo) n++;
-    backlog.splice(0, n);
+    // Entries up to `upTo` are the first `upTo - first + 1`.
+    backlog.splice(0, Math.max(0, upTo - (client.seq - backlog.length)));
     if (backlog.length === 0) client.backlog = null;
   }
 
