@@ -95,6 +95,13 @@ export interface RequestContext {
   signal?: AbortSignal;
 }
 
+/** Most flushes `#flushDue` runs before letting the event loop turn. */
+const FLUSHING = 256;
+
+/** Resolves after the event loop turned once (I/O callbacks and Node's nextTick queue ran). */
+const turn = (): Promise<void> =>
+  new Promise((resolve) => (globalThis.setImmediate ? globalThis.setImmediate(resolve) : globalThis.setTimeout(resolve, 0)));
+
 /** A held connect's replies, kept apart so later messages in the batch are not delayed. */
 type Outcome = Message[] | { later: Promise<Message[]> };
 
@@ -123,6 +130,8 @@ export class Engine {
   // A throwing listener is the app's bug: report it, but never let it fail the request that triggered it.
   readonly #emitter = new Emitter<ServerEvents>((error) => console.error('cometkit: a server event listener threw', error));
   readonly #links = new Map<string, Link>();
+  /** Links with deliveries to flush at the end of this tick. */
+  #due: Link[] = [];
   readonly #connections = new Map<Connection, string>();
   readonly #unwatch: () => void;
   readonly #holds: Holds;
@@ -390,11 +399,9 @@ export class Engine {
     const message: Message = { channel, data, id: this.#idPrefix + (++this.#messageSeq).toString(36) };
     await runExtensions(this.#extensions, 'outgoing', message, { clientId: null, transport: 'server', headers: {} });
     const ids = await this.#store.subscribers(channel);
-    await Promise.all(
-      ids.map(async (id) => {
-        if ((await this.#store.enqueue(id, message, this.#backlog)) < 0) await this.#remove(id, 'overflow');
-      }),
-    );
+    // One promise per subscriber, not an async function each: this runs for every client on every publish.
+    const seqs = await Promise.all(ids.map((id) => this.#store.enqueue(id, message, this.#backlog)));
+    await Promise.all(ids.filter((_, i) => seqs[i]! < 0).map((id) => this.#remove(id, 'overflow')));
   }
 
   #link(clientId: string, session: SessionInfo): Link {
@@ -435,11 +442,32 @@ export class Engine {
     const link = this.#links.get(clientId);
     if (!link || link.scheduled) return;
     link.scheduled = true;
+    this.#due.push(link);
     // Deliveries enqueued in the same tick leave in one batch.
-    queueMicrotask(() => {
-      link.scheduled = false;
-      this.#flush(link);
-    });
+    if (this.#due.length === 1) queueMicrotask(() => void this.#flushDue());
+  }
+
+  /**
+   * Flush the links scheduled in the last tick, `FLUSHING` at a time, letting the
+   * event loop turn between chunks. A publish to 10k clients otherwise runs every
+   * flush in one microtask drain, and everything each send leaves for later (its
+   * backlog read, frame, write completion) is still alive when the young
+   * generation is collected: V8 promotes it all to the old generation, which then
+   * grows by megabytes per publish. Chunked, each chunk's garbage dies young.
+   */
+  async #flushDue(): Promise<void> {
+    const due = this.#due;
+    this.#due = [];
+    for (let start = 0; start < due.length; start += FLUSHING) {
+      if (start > 0) await turn();
+      const chunk = due.slice(start, start + FLUSHING);
+      await Promise.all(
+        chunk.map((link) => {
+          link.scheduled = false;
+          return this.#flush(link);
+        }),
+      );
+    }
   }
 
   async #remove(clientId: string, reason: DisconnectReason, keep?: Connection): Promise<void> {
