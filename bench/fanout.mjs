@@ -6,6 +6,8 @@ import { fmt, procStats, sleep, startChild, table } from './lib.mjs';
 
 const STEADY_S = 10;
 const FAST_S = 5;
+/** Extra node flags for the server process (a deployment choice, e.g. `--max-semi-space-size=1`); none by default. */
+const SERVER_FLAGS = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
 
 /** CPU % of one core and deliveries/s over `seconds` of publishing every `every` ms. */
 async function measure(server, load, every, seconds) {
@@ -19,8 +21,11 @@ async function measure(server, load, every, seconds) {
   const after = procStats(server.pid);
   const counted = await load.request({ cmd: 'count' });
   const elapsed = (performance.now() - t0) / 1000;
+  const { memory, spaces } = await server.request({ cmd: 'stats' });
   await server.request({ cmd: 'stop' });
   return {
+    memory,
+    spaces,
     cpu: ((after.cpuMs - before.cpuMs) / (elapsed * 1000)) * 100,
     rate: (counted.deliveries - d0) / elapsed,
     rss: after.rss,
@@ -35,7 +40,7 @@ export async function fanoutBench(log, sizes = [1_000, 5_000, 10_000], transport
   for (const transport of transports) {
     for (const n of sizes) {
       log(`  fan-out: ${n} ${transport} clients`);
-      const server = startChild('server-child.mjs', ['cometkit', JSON.stringify({ timeout: 30_000 })], { flags: ['--expose-gc'] });
+      const server = startChild('server-child.mjs', ['cometkit', JSON.stringify({ timeout: 30_000 })], { flags: ['--expose-gc', ...SERVER_FLAGS] });
       const load = startChild('fanout-load.mjs');
       try {
         const [{ url }] = await Promise.all([server.ready, load.ready]);
@@ -44,14 +49,16 @@ export async function fanoutBench(log, sizes = [1_000, 5_000, 10_000], transport
         const opened = await load.request({ cmd: 'open', url, n, transport, channel: '/fan' }, 180_000);
         await sleep(1_000);
         const held = procStats(server.pid);
-        const heap = (await server.request({ cmd: 'stats', gc: true })).memory;
+        const { memory: heldMemory, spaces: heldSpaces } = await server.request({ cmd: 'stats' });
+        const { memory: heap, spaces: liveSpaces } = await server.request({ cmd: 'stats', gc: true });
         if (process.env.BENCH_SNAPSHOT) await server.request({ cmd: 'snapshot', file: `${process.env.BENCH_SNAPSHOT}-${transport}-${n}.heapsnapshot` });
         const steady = await measure(server, load, 1_000, STEADY_S);
         const fast = await measure(server, load, 100, FAST_S);
-        const r = { n, connectMs: opened.ms, idleRss: idle.rss, heldRss: held.rss, heldHeap: heap.heapUsed, steady, fast };
+        const r = { n, connectMs: opened.ms, idleRss: idle.rss, heldRss: held.rss, heldHeap: heap.heapUsed, heldMemory, heldSpaces, liveMemory: heap, liveSpaces, flags: SERVER_FLAGS, steady, fast };
         results[`${transport}/${n}`] = r;
         rows.push([
-          transport,
+          // The table says when the server ran with V8 flags (BENCH_SERVER_FLAGS); no flags by default.
+          SERVER_FLAGS.length ? `${transport} (node ${SERVER_FLAGS.join(' ')})` : transport,
           fmt.int(n),
           `${(opened.ms / 1000).toFixed(1)} s`,
           fmt.mb(held.rss),

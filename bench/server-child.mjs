@@ -63,7 +63,9 @@ serveRequests({
   async stats({ gc = false }) {
     // With --expose-gc, measure live memory rather than whatever garbage is waiting.
     if (gc && globalThis.gc) globalThis.gc();
-    return { memory: process.memoryUsage(), cpu: process.cpuUsage() };
+    const { getHeapSpaceStatistics } = await import('node:v8');
+    const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]));
+    return { memory: process.memoryUsage(), spaces, cpu: process.cpuUsage() };
   },
   async snapshot({ file }) {
     const { writeHeapSnapshot } = await import('node:v8');
