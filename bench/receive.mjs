@@ -11,7 +11,7 @@
 // extension's `ext.seq` (in order, as a server sends them) or without it.
 // Reports the median CPU time (user + system) per message over the rounds
 // (and the minimum: on a shared machine it is the steadier figure),
-// and bytes allocated per message (heap growth over frames with no GC in them;
+// and bytes allocated per message (the median heap growth over single frames;
 // `node --trace-gc bench/receive.mjs | grep -c Scavenge` counts the GCs).
 import v8 from 'node:v8';
 import { CometClient, websocketTransport } from '../dist/index.mjs';
@@ -94,65 +94,76 @@ async function connected(counter) {
 }
 
 
+const used = () => v8.getHeapStatistics().used_heap_size;
+
+/**
+ * Bytes allocated per message by `feed` over `texts`: the median heap growth
+ * across single frames (a frame with a GC in it shrinks the heap or, when
+ * objects get promoted, shows an outlier; the median ignores both).
+ */
+function allocated(texts, feed) {
+  const probe = [];
+  for (let i = 0; i < 201; i++) {
+    const a = used();
+    probe.push(used() - a);
+  }
+  const growth = [];
+  for (const data of texts) {
+    const a = used();
+    feed(data);
+    growth.push(used() - a);
+  }
+  const median = (list) => list.sort((x, y) => x - y)[list.length >> 1];
+  // Less what a used() call itself allocates.
+  return (median(growth) - median(probe)) / PER_FRAME;
+}
+
+function report(name, times, alloc) {
+  times.sort((x, y) => x - y);
+  const median = times[times.length >> 1];
+  console.log(`${name.padEnd(16)} ${median.toFixed(0).padStart(5)} ns/msg (min ${times[0].toFixed(0).padStart(4)}, max ${times.at(-1).toFixed(0).padStart(4)})  ${alloc.toFixed(0).padStart(4)} B/msg allocated`);
+}
+
+/** CPU time per message of `feed` over every frame, in microseconds → ns/msg. */
+function cpu(texts, feed) {
+  const t0 = process.cpuUsage();
+  for (const data of texts) feed(data);
+  const { user, system } = process.cpuUsage(t0);
+  return ((user + system) * 1e3) / (texts.length * PER_FRAME);
+}
+
+/** The floor: JSON.parse of the same frames, with no client at all. */
+function parseOnly(name, texts) {
+  const parse = (data) => JSON.parse(data);
+  const times = [];
+  for (let r = 0; r <= ROUNDS; r++) {
+    const t = cpu(texts, parse);
+    if (r) times.push(t);
+  }
+  report(`${name}, parse`, times, allocated(texts, parse));
+}
+
 async function scenario(name, texts) {
   let calls = 0;
   const counter = () => void calls++;
-  const messages = FRAMES * PER_FRAME;
+  const messages = texts.length * PER_FRAME;
   const times = [];
   // One warm-up round, then the measured ones; a fresh client each round, so the same seqs apply.
   for (let r = 0; r <= ROUNDS; r++) {
     const { client, ws } = await connected(counter);
     calls = 0;
-    const t0 = process.cpuUsage();
-    for (const data of texts) ws.onmessage({ data });
-    const { user, system } = process.cpuUsage(t0);
+    const t = cpu(texts, (data) => ws.onmessage({ data }));
     if (calls !== 2 * messages || client.stats.delivered !== messages) throw new Error(`${name}: ${calls} calls, ${client.stats.delivered} delivered`);
     await client.disconnect();
-    if (r) times.push(((user + system) * 1e3) / messages);
+    if (r) times.push(t);
   }
-
-  // Allocation: heap growth across single frames that saw no GC (growth < 0 means one ran).
   const { ws, client } = await connected(counter);
-  const used = () => v8.getHeapStatistics().used_heap_size;
-  let probe = 0;
-  const n = 200;
-  for (let i = 0; i < n; i++) {
-    const a = used();
-    probe += used() - a;
-  }
-  const overhead = probe / n; // what a used() call itself allocates
-  let bytes = 0;
-  let counted = 0;
-  for (const data of texts) {
-    const a = used();
-    ws.onmessage({ data });
-    const d = used() - a;
-    if (d >= 0) {
-      bytes += d - overhead;
-      counted++;
-    }
-  }
+  const alloc = allocated(texts, (data) => ws.onmessage({ data }));
   await client.disconnect();
-  times.sort((x, y) => x - y);
-  const median = times[times.length >> 1];
-  const alloc = counted ? bytes / (counted * PER_FRAME) : NaN;
-  console.log(`${name.padEnd(8)} ${median.toFixed(0).padStart(5)} ns/msg (min ${times[0].toFixed(0)}, max ${times.at(-1).toFixed(0)})  ${alloc.toFixed(0).padStart(5)} B/msg allocated`);
+  report(`${name}, client`, times, alloc);
 }
 
 console.log(`bench/receive: ${FRAMES} frames × ${PER_FRAME} deliveries per round, ${ROUNDS} rounds (+1 warm-up); subscribed to /bench/a and /bench/*`);
-/** The floor: what JSON.parse of the same frames costs, with no client at all. */
-function parseOnly(name, texts) {
-  const times = [];
-  for (let r = 0; r <= ROUNDS; r++) {
-    const t0 = process.cpuUsage();
-    for (const data of texts) JSON.parse(data);
-    const { user, system } = process.cpuUsage(t0);
-    if (r) times.push(((user + system) * 1e3) / (FRAMES * PER_FRAME));
-  }
-  times.sort((x, y) => x - y);
-  console.log(`${name.padEnd(8)} ${times[times.length >> 1].toFixed(0).padStart(5)} ns/msg (min ${times[0].toFixed(0)}) for JSON.parse alone`);
-}
-
 for (const [name, withSeq] of [['no seq', false], ['ext.seq', true]]) {
   const texts = frames(withSeq);
   parseOnly(name, texts);

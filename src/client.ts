@@ -414,7 +414,7 @@ export class CometClient {
 
   #receive(messages: Message[]): void {
     for (const message of messages) {
-      const m = this.#ext(message, 'incoming');
+      const m = message.channel !== CONNECT && this.#ext(message, 'incoming'); // connect replies are the link's
       if (!m) continue;
       if (m.successful !== undefined || isMeta(m.channel)) this.#reply(m);
       else if (!this.#route(m.channel)) this.#error('bad_message', badChannel(m.channel).message);
@@ -435,8 +435,9 @@ export class CometClient {
     if (!route && isValidChannel(channel) && !isWildcard(channel)) {
       // A server publishing to ever new channels must not grow it without end.
       if (this.#routes.size > 999) this.#routes.clear();
-      route = [...this.#channels].flatMap(([pattern, entry]) => (matches(pattern, channel) ? [...entry.callbacks] : [])) as MessageCallback[];
-      this.#routes.set(channel, route);
+      // A loop, not a closure: a closure over `channel` would cost an allocation on every call, hits included.
+      this.#routes.set(channel, (route = []));
+      for (const [pattern, entry] of this.#channels) if (matches(pattern, channel)) route.push(...(entry.callbacks as Set<MessageCallback>));
     }
     return route;
   }

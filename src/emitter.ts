@@ -1,6 +1,9 @@
 /** A listener; its return value is ignored. */
 export type Listener<T> = (payload: T) => void;
 
+/** No listeners: shared, so an event nobody listens to (most `message`s) allocates nothing. */
+const NONE: never[] = [];
+
 /**
  * A tiny typed event emitter (after developit/mitt): one payload per event,
  * `on()` returns its own disposer, and a listener that throws does not stop
@@ -27,7 +30,7 @@ export class Emitter<Events extends object> {
   }
 
   emit<K extends keyof Events>(type: K, payload: Events[K]): void {
-    for (const listener of this.#listeners.get(type) ?? []) {
+    for (const listener of this.#listeners.get(type) ?? NONE) {
       try {
         (listener as Listener<Events[K]>)(payload);
       } catch (error) {

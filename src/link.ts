@@ -15,6 +15,7 @@ export interface LinkHost {
   connected(link: Link, reply: Message): void;
   refused(link: Link, reply: Message): void;
   down(link: Link, error: CometError): void;
+  /** A batch as it arrived; its connect replies are the link's, for the host to skip. */
   received(messages: Message[]): void;
   error(error: CometError): void;
 }
@@ -101,7 +102,7 @@ export class Link {
 
   #receive(messages: Message[]): void {
     // Deliveries first, so the next connect acknowledges them.
-    this.#host.received(messages.filter((m) => m.channel !== CONNECT));
+    this.#host.received(messages);
     for (const reply of messages) {
       // Only the answer to the connect in flight counts; an unsolicited one (no id, none in flight) is ignored.
       if (reply.channel !== CONNECT || this.#closed || (reply.id ?? 0) !== this.#inflight) continue;
