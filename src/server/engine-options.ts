@@ -37,6 +37,14 @@ export interface EngineOptions {
    */
   backlog?: number;
   /**
+   * Most characters of JSON the server writes in one frame (a long-poll response,
+   * a WebSocket frame, a stream event); deliveries beyond it follow in the next
+   * frame. Keep it below what clients accept (cometkit's `maxMessageChars`,
+   * 1 MiB by default), or a client that fell behind is sent a frame it refuses.
+   * @default 524288
+   */
+  maxFrameChars?: number;
+  /**
    * Milliseconds after its last sign of life (a message, a held connect, an open
    * stream or socket) before a client is removed and its subscriptions freed.
    * @default 60000

@@ -70,7 +70,7 @@ import { runExtensions, type Extension, type ExtensionContext } from './extensio
 import { MemoryStore } from './memory-store.js';
 import type { SessionInfo, Store } from './store.js';
 import type { Connection } from './connection.js';
-import { Link } from './link.js';
+import { Link, type FlushLimits } from './link.js';
 import { Held, Holds } from './holds.js';
 import { defaultClock, defaultRandomId } from './defaults.js';
 
@@ -121,6 +121,7 @@ export class Engine {
   readonly #timeout: number;
   readonly #interval: number;
   readonly #backlog: number;
+  readonly #limits: FlushLimits;
   readonly #sessionTimeout: number;
   readonly #extensions: readonly Extension[];
   readonly #store: Store;
@@ -145,6 +146,7 @@ export class Engine {
     this.#timeout = options.timeout ?? 30_000;
     this.#interval = options.interval ?? 0;
     this.#backlog = Math.max(1, options.backlog ?? 1000);
+    this.#limits = { backlog: this.#backlog, frameChars: options.maxFrameChars ?? 1 << 19 };
     this.#sessionTimeout = options.sessionTimeout ?? 60_000;
     this.#extensions = options.extensions ?? [];
     this.#ownsStore = !options.store;
@@ -435,7 +437,7 @@ export class Engine {
   }
 
   #flush(link: Link): Promise<void> {
-    return link.flush(this.#store, this.#backlog, () => this.#links.get(link.clientId) === link).catch(() => {});
+    return link.flush(this.#store, this.#limits, () => this.#links.get(link.clientId) === link).catch(() => {});
   }
 
   #schedule(clientId: string): void {

@@ -62,7 +62,7 @@ export class Link {
    * once more instead of running in parallel, so entries leave in seq order.
    * `live()` turns false once the session is gone.
    */
-  async flush(store: Store, backlog: number, live: () => boolean): Promise<void> {
+  async flush(store: Store, limits: FlushLimits, live: () => boolean): Promise<void> {
     if (this.#flushing) {
       this.#again = true;
       return;
@@ -73,7 +73,8 @@ export class Link {
         this.#again = false;
         if (!this.held?.resolve && !this.connection) break;
         const since = this.sent;
-        const entries = (await store.pending(this.clientId, since)).filter((e) => e.seq > since);
+        const pending = (await store.pending(this.clientId, since)).filter((e) => e.seq > since);
+        const entries = firstFrame(pending, limits.frameChars);
         // A new connection (stream, socket, connect) may have rewound `sent` to the client's
         // ack while we waited: sending these would skip what it rewound over. Read again.
         if (this.sent !== since) {
@@ -88,8 +89,10 @@ export class Link {
         this.sent = entries[entries.length - 1]!.seq;
         if (poll) this.release(poll, messages);
         else connection!.send(messages);
+        // What did not fit goes in the next frame: on a connection at once, on a poll with the next connect.
+        if (entries.length < pending.length && !poll) this.#again = true;
         if (!this.ack) await store.acknowledge(this.clientId, this.sent);
-        else if (this.held?.connection && this.sent - this.acked >= backlog / 2) {
+        else if (this.held?.connection && this.sent - this.acked >= limits.backlog / 2) {
           // Over a socket acks only travel on connects: answer the held one early so the next carries an ack.
           this.release(this.held);
         }
@@ -98,6 +101,37 @@ export class Link {
       this.#flushing = false;
     }
   }
+}
+
+/** What bounds a flush (the engine's options). */
+export interface FlushLimits {
+  /** Most unacknowledged messages per ack client. */
+  backlog: number;
+  /** Most characters of JSON per frame written (at least one message always goes). */
+  frameChars: number;
+}
+
+// JSON sizes of delivered messages; one object is shared by every recipient, so measured once.
+const sizes = new WeakMap<Message, number>();
+
+function jsonLength(message: Message): number {
+  let n = sizes.get(message);
+  if (n === undefined) sizes.set(message, (n = JSON.stringify(message).length));
+  return n;
+}
+
+/**
+ * The leading entries that fit in one frame of `chars` characters. A client
+ * refuses a frame over its own limit (cometkit's `maxMessageChars`) and, with
+ * ack, would be sent the same frame again on every reconnect: a big backlog
+ * (a long-poll that fell behind) must leave in pieces.
+ */
+function firstFrame(entries: BacklogEntry[], chars: number): BacklogEntry[] {
+  // 24: the `ext.seq` and the separator each message gains in the frame.
+  let total = 2;
+  let n = 0;
+  while (n < entries.length && ((total += jsonLength(entries[n]!.message) + 24) <= chars || n === 0)) n++;
+  return n === entries.length ? entries : entries.slice(0, n);
 }
 
 /** A backlog entry as written to an ack client: its seq in `ext`. */

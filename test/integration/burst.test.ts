@@ -26,3 +26,21 @@ describe.each(['long-poll', 'websocket', 'sse'] as TransportName[])('%s under a 
     expect(got).toEqual([...Array(5000).keys()]);
   });
 });
+
+describe.each(['long-poll', 'websocket', 'sse'] as TransportName[])('%s behind by more than a frame', (transport) => {
+  it('catches up on a backlog larger than the client accepts in one frame (1 MiB), losing nothing', async () => {
+    server = await startServer({ timeout: 30_000, backlog: 10_000 });
+    client = createClient({ url: server.url, transports: [transport], rememberTransport: false });
+    const errors: string[] = [];
+    client.on('error', (e) => errors.push(e.code));
+    const got: number[] = [];
+    await client.subscribe<{ n: number }>('/big', ({ n }) => got.push(n)).ready;
+    // 3,000 × ~500 characters, enqueued within one tick: ~1.5 MB waits for the client's next connect.
+    const text = 'x'.repeat(480);
+    await Promise.all(Array.from({ length: 3000 }, (_, n) => server.comet.publish('/big', { n, text })));
+    await vi.waitFor(() => expect(got.length).toBe(3000), { timeout: 15_000 });
+    expect(got).toEqual([...Array(3000).keys()]);
+    expect(errors).toEqual([]);
+  });
+});
+

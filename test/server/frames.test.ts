@@ -1,0 +1,66 @@
+// @vitest-environment node
+// A client that fell behind must not be sent one frame bigger than it accepts:
+// with the ack extension it would be sent that same frame on every reconnect.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Message } from '../../src/protocol/message.js';
+import { closeAll, connect, handshake, openSocket, start, subscribe } from './helpers.js';
+
+afterEach(closeAll);
+
+const LIMIT = 4_000;
+const deliveries = (batch: Message[]) => batch.filter((m) => !m.channel.startsWith('/meta/'));
+
+async function behind(options: { ack: boolean }) {
+  const running = await start({ timeout: 5_000, maxFrameChars: LIMIT, backlog: 1_000 });
+  const clientId = await handshake(running.url, options.ack ? { ack: true } : undefined);
+  await subscribe(running.url, clientId, '/feed');
+  await connect(running.url, clientId, { ack: 0 });
+  // ~100 characters each: 200 of them are five frames' worth.
+  for (let n = 0; n < 200; n++) await running.comet.publish('/feed', { n, text: 'x'.repeat(60) });
+  return { ...running, clientId };
+}
+
+describe('frames the server writes', () => {
+  it('split a long-poll backlog over several responses, each within maxFrameChars, none lost', async () => {
+    const { url, clientId } = await behind({ ack: true });
+    const got: number[] = [];
+    let ack = 0;
+    let responses = 0;
+    while (got.length < 200 && responses < 50) {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: String(++responses), ext: { ack } }]),
+      });
+      const text = await response.text();
+      expect(text.length).toBeLessThanOrEqual(LIMIT);
+      for (const m of deliveries(JSON.parse(text) as Message[])) {
+        got.push((m.data as { n: number }).n);
+        ack = m.ext!.seq as number;
+      }
+    }
+    expect(got).toEqual([...Array(200).keys()]);
+    expect(responses).toBeGreaterThanOrEqual(5);
+  });
+
+  it('do the same without the ack extension', async () => {
+    const { url, clientId } = await behind({ ack: false });
+    const got: number[] = [];
+    for (let i = 0; got.length < 200 && i < 50; i++) {
+      const { body } = await connect(url, clientId);
+      expect(JSON.stringify(body).length).toBeLessThanOrEqual(LIMIT);
+      got.push(...deliveries(body).map((m) => (m.data as { n: number }).n));
+    }
+    expect(got).toEqual([...Array(200).keys()]);
+  });
+
+  it('split a WebSocket backlog over several frames at once, in order', async () => {
+    const { url, clientId } = await behind({ ack: true });
+    const socket = await openSocket(url);
+    socket.send([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: 'c', ext: { ack: 0 } }]);
+    await vi.waitFor(() => expect(socket.batches.flatMap(deliveries)).toHaveLength(200));
+    expect(socket.batches.flatMap(deliveries).map((m) => (m.data as { n: number }).n)).toEqual([...Array(200).keys()]);
+    expect(socket.batches.filter((b) => deliveries(b).length).length).toBeGreaterThanOrEqual(5);
+    for (const batch of socket.batches) expect(JSON.stringify(batch).length).toBeLessThanOrEqual(LIMIT);
+  });
+});
