@@ -177,12 +177,15 @@ export class Engine {
   /**
    * Attach a stream (or socket) to a session: it receives every unacknowledged
    * message now and every delivery from now on. `false` for an unknown client.
+   * `ack` is the client's ack sent with the stream request (`?ack=`), so a
+   * reopened stream does not replay what the client already has.
    */
-  async attach(clientId: string, connection: Connection): Promise<boolean> {
+  async attach(clientId: string, connection: Connection, ack?: unknown): Promise<boolean> {
     if (this.#closed) return false;
     const session = await this.#store.touch(clientId, this.#clock.now());
     if (!session) return false;
-    this.#setConnection(clientId, this.#link(clientId, session), connection, session.acked);
+    const link = this.#link(clientId, session);
+    this.#setConnection(clientId, link, connection, await this.#acknowledge(link, session.acked, ack));
     return true;
   }
 
@@ -295,13 +298,7 @@ export class Engine {
       return [failure(message, `301:${type.slice(0, 100)}:Connection type not supported`)];
     }
     const link = this.#link(clientId, session);
-    let from = session.acked;
-    const ack = message.ext?.ack;
-    if (link.ack && typeof ack === 'number' && Number.isInteger(ack) && ack >= 0) {
-      await this.#store.acknowledge(clientId, ack);
-      from = Math.max(from, ack);
-      link.acked = Math.max(link.acked, ack);
-    }
+    const from = await this.#acknowledge(link, session.acked, message.ext?.ack);
     const streaming = STREAMING_TYPES.has(type);
     const advice: Advice = streaming
       ? { reconnect: 'retry', interval: this.#timeout, timeout: 0 }
@@ -434,6 +431,14 @@ export class Engine {
     link.sent = from;
     this.#connections.set(connection, clientId);
     this.#schedule(clientId);
+  }
+
+  /** Apply a client's ack (a number ≥ 0, else ignored); resolves with the seq redelivery starts after. */
+  async #acknowledge(link: Link, acked: number, ack: unknown): Promise<number> {
+    if (!link.ack || typeof ack !== 'number' || !Number.isInteger(ack) || ack < 0) return acked;
+    await this.#store.acknowledge(link.clientId, ack);
+    link.acked = Math.max(link.acked, ack);
+    return Math.max(acked, ack);
   }
 
   #flush(link: Link): Promise<void> {

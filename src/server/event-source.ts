@@ -23,6 +23,7 @@ export async function handleEventSource(
   engine: Engine,
   options: ResolvedServerOptions,
   registry: StreamRegistry,
+  ack?: unknown,
 ): Promise<void> {
   const { origin, allowed } = checkRequestOrigin(req, options.allowedOrigins);
   if (!allowed) return sendJson(res, 403, errorBatch(`403::Origin ${origin!.slice(0, 100)} is not allowed`));
@@ -39,5 +40,5 @@ export async function handleEventSource(
     engine.detach(s);
   });
   stream.write('retry: 5000\r\n\r\n');
-  await attachStream(engine, registry, clientId, stream);
+  await attachStream(engine, registry, clientId, stream, ack);
 }

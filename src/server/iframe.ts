@@ -39,6 +39,7 @@ export async function handleIframe(
   engine: Engine,
   options: ResolvedServerOptions,
   registry: StreamRegistry,
+  ack?: unknown,
 ): Promise<void> {
   const origin = parseOrigin(originParam);
   if (!origin || !isOriginAllowed(origin, req.headers.host, options.allowedOrigins)) {
@@ -62,5 +63,5 @@ export async function handleIframe(
       // The parent cannot see response headers: this first empty batch is the "open" signal.
       encode([]),
   );
-  await attachStream(engine, registry, clientId, stream);
+  await attachStream(engine, registry, clientId, stream, ack);
 }

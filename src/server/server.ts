@@ -11,7 +11,7 @@ import { handleJsonp } from './jsonp.js';
 import { RedisStore } from './redis-store.js';
 import type { Store } from './store.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
-import type { HttpStream } from './stream.js';
+import { streamAck, type HttpStream } from './stream.js';
 import { WebSocketTransport } from './websocket.js';
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -129,10 +129,10 @@ export class CometServer {
         const clientId = safeDecode(rest);
         if (clientId === null) return sendJson(res, 400, errorBatch('400::Expected a URL-encoded clientId'));
         if (url.searchParams.get('connectionType') === 'iframe-streaming') {
-          return await handleIframe(req, res, clientId, url.searchParams.get('origin'), this.#engine, this.options, this.#streams);
+          return await handleIframe(req, res, clientId, url.searchParams.get('origin'), this.#engine, this.options, this.#streams, streamAck(url.searchParams));
         }
         if ((req.headers.accept ?? '').includes('text/event-stream')) {
-          return await handleEventSource(req, res, clientId, this.#engine, this.options, this.#streams);
+          return await handleEventSource(req, res, clientId, this.#engine, this.options, this.#streams, streamAck(url.searchParams));
         }
       }
       sendJson(res, req.method === 'GET' || req.method === 'POST' ? 400 : 405, errorBatch(`400::Expected a Bayeux request but got ${req.method} ${url.pathname.slice(0, 100)}`));

@@ -8,6 +8,9 @@ export interface StreamRegistry {
   delete(stream: HttpStream): void;
 }
 
+/** The client's ack on a stream request (`<path>/<clientId>?ack=<seq>`); anything but a number is ignored by the engine. */
+export const streamAck = (params: URLSearchParams): unknown => (params.has('ack') ? Number(params.get('ack')) : undefined);
+
 /**
  * An open HTTP response that carries batches to one client (EventSource or
  * iframe), shared by both: each knows only how to encode a batch. It ends
@@ -67,13 +70,14 @@ export class HttpStream implements Connection {
 }
 
 /**
- * Hand a freshly opened stream to the engine, which redelivers the backlog on it;
+ * Hand a freshly opened stream to the engine, which redelivers the backlog after
+ * `ack` (the request's `?ack=`, see {@link streamAck}) on it;
  * an unknown client gets its 402 reply on the stream, which then ends.
  */
-export async function attachStream(engine: Engine, registry: StreamRegistry, clientId: string, stream: HttpStream): Promise<void> {
+export async function attachStream(engine: Engine, registry: StreamRegistry, clientId: string, stream: HttpStream, ack: unknown): Promise<void> {
   if (stream.ended) return;
   registry.add(stream);
-  if (!(await engine.attach(clientId, stream))) {
+  if (!(await engine.attach(clientId, stream, ack))) {
     stream.send([unknownClientReply(clientId)]);
     stream.close();
   } else if (stream.ended) {

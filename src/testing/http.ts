@@ -10,7 +10,8 @@ import { CONNECT } from '../protocol/message.js';
 import { bayeuxError, failure, readBatch } from '../server/engine.js';
 import { transportOf, type Held, type MockCore } from './core.js';
 import { iframeChunk, iframeDocumentStart } from './iframe.js';
-import { attachStream } from './stream.js';
+import { streamAck } from '../server/stream.js';
+import { attachStream, type StreamIo } from './stream.js';
 
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
@@ -109,7 +110,7 @@ export function streamHandler(core: MockCore, url: string, hasSse: boolean): Htt
         status: 403,
       });
     }
-    return iframeStream(core, String(params.clientId), origin, fault === 'swallow', request.signal);
+    return iframeStream(core, { clientId: String(params.clientId), ack: streamAck(query) }, origin, fault === 'swallow', request.signal);
   });
 }
 
@@ -125,7 +126,7 @@ function pageOrigin(origin: string | null): string | null {
 }
 
 /** A held-open iframe-streaming document attached to the engine like the real server's. */
-async function iframeStream(core: MockCore, clientId: string, origin: string, swallow: boolean, signal: AbortSignal): Promise<Response> {
+async function iframeStream(core: MockCore, session: Pick<StreamIo, 'clientId' | 'ack'>, origin: string, swallow: boolean, signal: AbortSignal): Promise<Response> {
   const encoder = new TextEncoder();
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let end = () => {};
@@ -136,7 +137,7 @@ async function iframeStream(core: MockCore, clientId: string, origin: string, sw
   // A buffering proxy (`swallow`) keeps every byte, so the parent never even sees the open chunk.
   if (!swallow) controller.enqueue(encoder.encode(iframeDocumentStart(origin)));
   const stream = attachStream(core, {
-    clientId,
+    ...session,
     connectionType: 'iframe-streaming',
     transport: 'iframe',
     swallow,

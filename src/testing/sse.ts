@@ -5,6 +5,7 @@
  */
 import { sse, type HttpHandler } from 'msw';
 import type { MockCore } from './core.js';
+import { streamAck } from '../server/stream.js';
 import { attachStream } from './stream.js';
 
 /** msw's `sse()` handler for `<url>/:clientId`; faults that refuse or hang were applied before it. */
@@ -16,6 +17,7 @@ export function sseHandler(core: MockCore, url: string): HttpHandler {
     if (!swallow) client.send({ retry: 5000 });
     const { end, attached } = attachStream(core, {
       clientId,
+      ack: streamAck(new URL(request.url).searchParams),
       connectionType: 'eventsource',
       transport: 'sse',
       swallow,

@@ -12,6 +12,8 @@ import type { Held, MockCore } from './core.js';
 /** How one stream writes to its client. */
 export interface StreamIo {
   clientId: string;
+  /** The request's `?ack=` (see the server's `streamAck`). */
+  ack: unknown;
   connectionType: 'eventsource' | 'iframe-streaming';
   transport: TransportName;
   /** A buffering proxy: nothing written reaches the client. */
@@ -45,7 +47,7 @@ export function attachStream(core: MockCore, io: StreamIo): { end: () => void; a
   const connection = core.connection(io.connectionType, (m) => write(io.frame(JSON.stringify(m))), ender(io.close));
   const held: Held = { transport: io.transport, cut: ender(io.cut), inject: (raw) => write(io.frame(raw)) };
   core.held.add(held);
-  const attached = connection.engine.attach(io.clientId, connection).then((known) => {
+  const attached = connection.engine.attach(io.clientId, connection, io.ack).then((known) => {
     if (known) return;
     write(io.frame(JSON.stringify(core.outgoing([unknownClientReply(io.clientId)]))));
     connection.close();

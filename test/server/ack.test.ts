@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
-import { closeAll, connect, handshake, openStream, post, sseBatches, start, subscribe } from './helpers.js';
+import { closeAll, connect, handshake, iframeBatches, openStream, post, sseBatches, start, subscribe } from './helpers.js';
 
 afterEach(closeAll);
 
@@ -85,6 +85,26 @@ describe('the ack extension', () => {
     await vi.waitFor(() => expect(sseBatches(second.text).flatMap(seqs)).toEqual([1, 2, 3]));
     const third = await openStream(`${url}/${clientId}`, { accept: 'text/event-stream' });
     await vi.waitFor(() => expect(sseBatches(third.text).flatMap(seqs)).toEqual([3]));
+  });
+
+  it.each([
+    ['eventsource', (url: string, id: string, ack: string) => openStream(`${url}/${id}?ack=${ack}`, { accept: 'text/event-stream' }), sseBatches],
+    ['iframe-streaming', (url: string, id: string, ack: string) => openStream(`${url}/${id}?connectionType=iframe-streaming&origin=${encodeURIComponent(new URL(url).origin)}&ack=${ack}`), iframeBatches],
+  ] as const)('takes the ack a reopened %s stream carries in its URL: no replay of what the client has', async (_type, open, batches) => {
+    const { url, comet } = await start();
+    const clientId = await handshake(url, { ack: true });
+    await subscribe(url, clientId, '/chat/a');
+    for (const word of ['one', 'two', 'three']) await comet.publish('/chat/a', word);
+    const first = await open(url, clientId, '0');
+    await vi.waitFor(() => expect(batches(first.text).flatMap(seqs)).toEqual([1, 2, 3]));
+    first.destroy();
+    const second = await open(url, clientId, '2');
+    await vi.waitFor(() => expect(batches(second.text).flatMap(seqs)).toEqual([3]));
+    second.destroy();
+    // Acknowledged for good: a stream whose parameter is garbage (ignored) starts after it too.
+    const third = await open(url, clientId, 'x');
+    await comet.publish('/chat/a', 'four');
+    await vi.waitFor(() => expect(batches(third.text).flatMap(seqs)).toEqual([3, 4]));
   });
 
   it('ends an ack session whose backlog overflows instead of leaving a gap', async () => {
