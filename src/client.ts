@@ -133,7 +133,7 @@ export class CometClient {
   subscribe<T = unknown>(channel: string, callback: MessageCallback<T>): Subscription {
     if (!isValidChannel(channel) || isMeta(channel)) throw badChannel(channel);
     if (this.#state === 'closed') throw closed();
-    const entry = this.#channels.get(channel) ?? this.#subscribe(channel, { callbacks: new Set(), ready: Promise.resolve() });
+    const entry = this.#channels.get(channel) ?? this.#subscribe(channel, { callbacks: new Set() } as Channel);
     entry.callbacks.add(callback as MessageCallback<never>);
     this.#routes.clear();
     return {

@@ -23,11 +23,10 @@ export const websocketTransport: TransportFactory = {
           // CSP `connect-src` (or a bad URL) makes the constructor throw.
           return k.fail('WebSocket failed', e);
         }
-        const l = k;
-        ws.onopen = l.open;
+        ws.onopen = k.open;
         // Bayeux frames are text; a binary frame fails to parse and is reported as bad_message.
-        ws.onmessage = ({ data }) => l.feed(String(data));
-        ws.onclose = ws.onerror = () => l.fail('WebSocket closed');
+        ws.onmessage = ({ data }) => k!.feed(String(data));
+        ws.onclose = ws.onerror = () => k!.fail('WebSocket closed');
       },
       send: (m) => ws?.send(encodeFrame(m)),
       close: () => k?.close(),
