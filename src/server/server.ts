@@ -63,8 +63,9 @@ export class CometServer {
     };
     const onUpgrade: UpgradeListener = (req, socket, head) => {
       if (this.#owns(req)) {
-        if (!this.#closed) return this.#websocket.upgrade(req, socket, head);
-        return void socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        if (this.#closed) return void socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        if (!this.#offers('websocket')) return void socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return this.#websocket.upgrade(req, socket, head);
       }
       // Another listener may own this upgrade; if we are the only one, nobody will answer it.
       if (server.listenerCount('upgrade') === 1) socket.destroy();
@@ -104,6 +105,11 @@ export class CometServer {
     this.#websocket.close();
   }
 
+  /** A connection type left out of `connectionTypes` is closed at its entry point too, not only in handshakes. */
+  #offers(type: string): boolean {
+    return this.#engine.connectionTypes.includes(type);
+  }
+
   #owns(req: IncomingMessage): boolean {
     const pathname = (req.url ?? '').split('?', 1)[0]!;
     const path = this.options.path;
@@ -123,15 +129,18 @@ export class CometServer {
       if (req.method === 'OPTIONS') return answerPreflight(req, res, this.options.allowedOrigins);
       if (req.method === 'POST' && rest === '') return await handlePost(req, res, this.#engine, this.options);
       if (req.method === 'GET' && rest === '' && url.searchParams.has('message')) {
+        if (!this.#offers('callback-polling')) return notOffered(res, 'callback-polling');
         return await handleJsonp(req, res, url.searchParams, this.#engine, this.options);
       }
       if (req.method === 'GET' && rest !== '' && !rest.includes('/')) {
         const clientId = safeDecode(rest);
         if (clientId === null) return sendJson(res, 400, errorBatch('400::Expected a URL-encoded clientId'));
         if (url.searchParams.get('connectionType') === 'iframe-streaming') {
+          if (!this.#offers('iframe-streaming')) return notOffered(res, 'iframe-streaming');
           return await handleIframe(req, res, clientId, url.searchParams.get('origin'), this.#engine, this.options, this.#streams, streamAck(url.searchParams));
         }
         if ((req.headers.accept ?? '').includes('text/event-stream')) {
+          if (!this.#offers('eventsource')) return notOffered(res, 'eventsource');
           return await handleEventSource(req, res, clientId, this.#engine, this.options, this.#streams, streamAck(url.searchParams));
         }
       }
@@ -149,4 +158,8 @@ function safeDecode(text: string): string | null {
   } catch {
     return null;
   }
+}
+
+function notOffered(res: ServerResponse, type: string): void {
+  sendJson(res, 400, errorBatch(`400::Connection type ${type} is not offered`));
 }
