@@ -36,4 +36,20 @@ describe('Emitter', () => {
     e.emit('tick', 2);
     expect(second).toHaveBeenCalledTimes(2);
   });
+
+  it('runs a listener added during an emit from the next event on, and one added twice once', () => {
+    const e = new Emitter<Events>(() => {});
+    const late = vi.fn();
+    const twice = vi.fn();
+    e.on('tick', twice);
+    e.on('tick', twice);
+    const off = e.on('tick', () => {
+      off();
+      e.on('tick', late);
+    });
+    e.emit('tick', 1);
+    e.emit('tick', 2);
+    expect(late.mock.calls).toEqual([[2]]);
+    expect(twice).toHaveBeenCalledTimes(2);
+  });
 });
