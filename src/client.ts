@@ -424,11 +424,12 @@ export class CometClient {
 
   /**
    * The callbacks a delivery on `channel` reaches, in the order their patterns
-   * were first subscribed (a callback subscribed to two matching patterns runs
-   * twice), or undefined for a name no one may publish to. Cached per channel: a busy channel costs one
-   * lookup, not a regex and four pattern lookups. The arrays are never changed
-   * (a change of subscriptions empties the cache instead), so a dispatch can
-   * iterate one while its callbacks subscribe and unsubscribe.
+   * were subscribed (a callback subscribed to two matching patterns runs
+   * twice), or undefined for a name no one may publish to. Cached per channel:
+   * a busy channel costs one lookup, not a regex and four pattern lookups. The
+   * arrays are never changed (a change of subscriptions empties the cache
+   * instead), so a dispatch can iterate one while its callbacks subscribe and
+   * unsubscribe.
    */
   #route(channel: string): MessageCallback[] | undefined {
     let route = this.#routes.get(channel);
