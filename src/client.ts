@@ -368,6 +368,7 @@ export class CometClient {
       clientId: this.#clientId ?? '',
       platform: this.#platform,
       streamCharLimit: this.#ack ? this.#o.streamCharLimit : Infinity,
+      ack: () => (this.#ack ? this.#lastSeq : 0),
     }),
     connectMessage: (connectionType, first) => {
       if (!this.#clientId || this.#leaving) return null;
@@ -552,7 +553,7 @@ export class CometClient {
   // ---- plumbing ---------------------------------------------------------
 
   #id(): string {
-    return (++this.#nextId).toString(36);
+    return '' + ++this.#nextId;
   }
 
   #after(ms: number, fn: () => void): void {

@@ -19,10 +19,15 @@ export interface StreamEvents {
  */
 export type StartStream = (c: TransportContext, e: StreamEvents) => () => void;
 
-/** `<endpoint path>/<clientId>`, keeping the endpoint's query string. */
+/**
+ * `<endpoint path>/<clientId>`, keeping the endpoint's query string, plus
+ * `ack=<seq>` once there is one, so a reopened stream replays only what is missing.
+ */
 export function streamUrl(c: TransportContext): URL {
   const u = new URL(c.url);
+  const ack = c.ack();
   u.pathname = u.pathname.replace(/\/?$/, '/' + encodeURIComponent(c.clientId));
+  if (ack) u.searchParams.set('ack', '' + ack);
   return u;
 }
 

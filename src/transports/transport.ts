@@ -31,6 +31,8 @@ export interface TransportContext {
   streamCharLimit: number;
   /** Extra request headers for HTTP requests (auth). */
   headers: Record<string, string>;
+  /** The session's ack now (the `ack` extension's seq), 0 without one; streams send it when they (re)open. */
+  ack(): number;
 }
 
 /**

@@ -35,8 +35,9 @@ export function context(overrides: Partial<TransportContext> = {}, platform: Par
     maxMessageChars: 1000,
     streamCharLimit: 100_000,
     headers: {},
+    ack: () => 0,
     ...overrides,
-  };
+  } as TransportContext;
 }
 
 /** The channels of every batch delivered so far, flattened in delivery order. */

@@ -107,6 +107,18 @@ describe('sseTransport', () => {
     expect(s.onClose).not.toHaveBeenCalled();
   });
 
+  it('opens each stream with the session ack of that moment, so a reopened one replays only what is missing', async () => {
+    const streams = serve();
+    let ack = 0;
+    open({ url: new URL(`${ENDPOINT}?tenant=a`), ack: () => ack });
+    await vi.waitFor(() => expect(streams).toHaveLength(1));
+    expect(streams[0]!.request.url).toBe(`${STREAM}?tenant=a`);
+    ack = 7;
+    streams[0]!.client.close();
+    await vi.waitFor(() => expect(streams).toHaveLength(2));
+    expect(streams[1]!.request.url).toBe(`${STREAM}?tenant=a&ack=7`);
+  });
+
   it('reopens the stream after streamCharLimit characters and ignores the old one', async () => {
     const streams = serve();
     const { s } = open({ streamCharLimit: 60 });
