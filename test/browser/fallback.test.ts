@@ -9,7 +9,7 @@
  * Either way messages still arrive complete and in order. Timing is checked by behaviour
  * (the server's request log, the client's event sequence), never by the clock.
  * With WebSocket as the only transport, a hung upgrade must be given up after
- * `connectTimeout` and retried (that test documents a product bug and fails until fixed).
+ * `connectTimeout` and retried.
  */
 import { expect, test } from 'vitest';
 import {
@@ -97,11 +97,10 @@ test('auto mode starts the next transport after fallbackDelay while a WebSocket 
   expectCleanPage(problems, [WEBSOCKET_FAILED]);
 });
 
-// PRODUCT BUG (fails until fixed): `connectTimeout` is documented as "a transport that has
-// not completed a /meta/connect round trip within this time is abandoned, even if it
-// opened", but src/link.ts arms that deadline only in #connect(), i.e. after the transport
-// reported open. A WebSocket whose upgrade is never answered never opens, so with
-// WebSocket as the only transport the client stays 'connecting' forever: no error, no retry.
+// Regression: `connectTimeout` is documented as "a transport that has not completed a
+// /meta/connect round trip within this time is abandoned, even if it opened". src/link.ts
+// once armed that deadline only after the transport reported open, so a WebSocket whose
+// upgrade was never answered kept the client 'connecting' forever: no error, no retry.
 test('websocket alone abandons a hung upgrade after connectTimeout and tries again', async () => {
   const { server, page, problems } = await open('hang');
   await startProbe(page, {

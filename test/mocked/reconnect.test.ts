@@ -6,11 +6,10 @@
  * (402) gets a new handshake and the subscriptions back; `advice.reconnect:
  * 'none'` closes the client. Offline/online is in network.test.ts.
  *
- * Three tests here fail on purpose, on product bugs (see the comments on each):
- * `reconnect: 'none'` on a *successful* connect reply is ignored (src/link.ts only
- * reads the advice of refused ones), and an SSE stream to a forgotten session is
- * reopened in a hot loop (src/transports/stream.ts reopens at once; src/link.ts
- * ignores the 402 the server writes on the stream).
+ * Two regressions are pinned here: `reconnect: 'none'` on a *successful* connect
+ * reply closes the client (src/link.ts once read only refused replies' advice),
+ * and an SSE stream to a forgotten session is not reopened in a hot loop (a
+ * reopened stream connects again, and the 402 comes back on that POST).
  */
 import { describe, expect, test, vi } from 'vitest';
 import { countingEventSource, received, useMockServer } from './harness.js';
@@ -70,9 +69,9 @@ describe.each(['websocket', 'sse', 'long-poll'] as const)('%s', (name) => {
     mock.dropConnections();
     await vi.waitFor(() => expect(client.clientId !== oldId || streams.opened > 25).toBe(true));
     // A stream to a forgotten session opens, carries the 402 (with no id: no connect asked for it) and ends
-    // at once; src/server/event-source.ts does the same. Fails today on sse: the transport reopens it at
-    // once, forever (25 streams in ~100 ms here, until the countingEventSource limit), because the link
-    // ignores that id-less 402 and the re-handshake waits for the connect deadline.
+    // at once; src/server/event-source.ts does the same. The reopened stream's connect learns of the 402
+    // on its POST, so the client re-handshakes instead of reopening the stream in a loop (25 streams in
+    // ~100 ms, until the countingEventSource limit, before that fix).
     expect(streams.opened - opened).toBeLessThanOrEqual(3);
     await vi.waitFor(() => expect(client.state).toBe('connected'));
     expect(client.clientId).toEqual(expect.any(String));
