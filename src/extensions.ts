@@ -7,7 +7,7 @@ import type { Message } from './protocol/message.js';
 export interface Extension {
   /** Called on each message before it is sent. */
   outgoing?(message: Message): Message | null;
-  /** Called on each message received, before the client acts on it. */
+  /** Called on each message received, before the client acts on it; not on `/meta/connect` replies, which drive the connection itself. */
   incoming?(message: Message): Message | null;
 }
 
