@@ -1,11 +1,14 @@
 // Delivery throughput and latency per transport: cometkit's client and Faye's
 // Node client, each against Faye's server and against cometkit's server, same
-// message count, one server process and one client process per run.
+// message count, one server process and one client process per run; each figure
+// is the median of ROUNDS runs, alternating which client goes first.
 import { fmt, percentile, procStats, startChild, table } from './lib.mjs';
 
 const BURST = 20_000; // messages published back to back: throughput
 const PACED = 1_000; // messages 2 ms apart: latency without queueing
 const GAP = 2;
+const WARM = 5_000; // messages back to back before measuring
+const ROUNDS = 3;
 
 async function runOne(serverUrl, server, lib, transport, channel) {
   const client = startChild('client-child.mjs', [lib, transport, serverUrl], { flags: ['--experimental-websocket'] });
@@ -13,10 +16,11 @@ async function runOne(serverUrl, server, lib, transport, channel) {
     await client.ready;
     const sub = await client.request({ cmd: 'subscribe', channel }, 30_000);
     if (sub.unsupported) return { unsupported: sub.unsupported };
-    // Warm-up: JIT, connection pools, transport upgrades.
-    await client.request({ cmd: 'arm', count: 200, ms: 20_000 });
-    await server.request({ cmd: 'publish', channel, count: 200, gap: 1 });
-    await client.request({ cmd: 'collect' }, 30_000);
+    // Warm-up, for both processes: JIT (the first client measured on a fresh server would
+    // otherwise pay for the server's warm-up), connection pools, transport upgrades.
+    await client.request({ cmd: 'arm', count: WARM, ms: 30_000 });
+    await server.request({ cmd: 'publish', channel, count: WARM, gap: 0 });
+    await client.request({ cmd: 'collect' }, 60_000);
     await client.request({ cmd: 'arm', count: BURST, ms: 60_000 });
     const server0 = procStats(server.pid);
     const started = performance.timeOrigin + performance.now();
@@ -49,6 +53,32 @@ async function runOne(serverUrl, server, lib, transport, channel) {
 }
 
 const busy = (share) => fmt.pct(share * 100);
+const median = (values) => percentile(values, 50);
+
+/**
+ * One run's figures from several: the median of each number (throughput, CPU,
+ * busy shares, latency percentiles), the fewest messages received and the most
+ * out of order, so a bad round still shows. `rounds` keeps every run's raw figures.
+ */
+function medianRun(runs) {
+  const ok = runs.filter((r) => !r.error && !r.unsupported);
+  if (ok.length === 0) return runs[0];
+  const of = (key) => median(ok.map((r) => r[key]));
+  return {
+    transport: ok[0].transport,
+    throughput: of('throughput'),
+    cpuUs: of('cpuUs'),
+    clientBusy: of('clientBusy'),
+    serverBusy: of('serverBusy'),
+    p50: of('p50'),
+    p99: of('p99'),
+    burstReceived: Math.min(...ok.map((r) => r.burstReceived)),
+    pacedReceived: Math.min(...ok.map((r) => r.pacedReceived)),
+    outOfOrder: Math.max(...ok.map((r) => r.outOfOrder)),
+    failedRounds: runs.length - ok.length,
+    rounds: runs,
+  };
+}
 
 /** Runs every combination; returns Markdown. */
 export async function deliveryBench(log) {
@@ -59,15 +89,19 @@ export async function deliveryBench(log) {
     const { url } = await server.ready;
     try {
       for (const transport of ['websocket', 'sse', 'long-poll']) {
-        for (const lib of ['cometkit', 'faye']) {
-          log(`  delivery: ${lib} client, ${transport}, ${serverKind} server`);
-          const r = await runOne(url, server, lib, transport, `/bench/${lib}/${transport.replace('-', '')}`);
-          results[`${serverKind}/${transport}/${lib}`] = r;
+        // Rounds alternate which client goes first; each figure is the median over the rounds.
+        const runs = { cometkit: [], faye: [] };
+        for (let round = 0; round < ROUNDS; round++) {
+          for (const lib of round % 2 ? ['faye', 'cometkit'] : ['cometkit', 'faye']) {
+            log(`  delivery: ${lib} client, ${transport}, ${serverKind} server, round ${round + 1}/${ROUNDS}`);
+            runs[lib].push(await runOne(url, server, lib, transport, `/bench/${lib}/${transport.replace('-', '')}/${round}`));
+          }
         }
+        for (const lib of ['cometkit', 'faye']) results[`${serverKind}/${transport}/${lib}`] = medianRun(runs[lib]);
         const ck = results[`${serverKind}/${transport}/cometkit`];
         const fy = results[`${serverKind}/${transport}/faye`];
         const cell = (r, key, f) => (r.unsupported ? 'n/a' : r.error ? 'error' : f(r[key]));
-        const note = (r) => (r.error ? r.error.slice(0, 60) : r.unsupported ? '' : `${r.burstReceived}/${BURST}, ${r.pacedReceived}/${PACED}${r.outOfOrder ? `, ${r.outOfOrder} out of order` : ''}${r.transport !== transport && r.transport !== transport.replace('-', 'ing') ? ` (ran ${r.transport})` : ''}`);
+        const note = (r) => (r.error ? r.error.slice(0, 60) : r.unsupported ? '' : `${r.burstReceived}/${BURST}, ${r.pacedReceived}/${PACED}${r.outOfOrder ? `, ${r.outOfOrder} out of order` : ''}${r.failedRounds ? `, ${r.failedRounds} round(s) failed` : ''}${r.transport !== transport && r.transport !== transport.replace('-', 'ing') ? ` (ran ${r.transport})` : ''}`);
         rows.push([
           serverKind,
           transport,
