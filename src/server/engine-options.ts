@@ -87,3 +87,13 @@ export interface ServerEvents {
  * for `sessionTimeout`; its ack backlog overflowed; or the server closed.
  */
 export type DisconnectReason = 'disconnect' | 'timeout' | 'overflow' | 'close';
+
+/** What one server process holds right now (`comet.stats()`); for monitoring, computed on each call. */
+export interface ServerStats {
+  /** Sessions this process has served and that have not ended or idled out here. */
+  sessions: number;
+  /** Open WebSockets and streams, by connection type (`websocket`, `eventsource`, `iframe-streaming`). */
+  connections: Record<string, number>;
+  /** `/meta/connect` requests held open, waiting for deliveries or their timeout. */
+  heldConnects: number;
+}

@@ -65,6 +65,7 @@ import {
   type DisconnectReason,
   type EngineOptions,
   type ServerEvents,
+  type ServerStats,
 } from './engine-options.js';
 import { runExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { MemoryStore } from './memory-store.js';
@@ -77,7 +78,7 @@ import { defaultClock, defaultRandomId } from './defaults.js';
 export { readBatch, toMessages } from './batch.js';
 export { failure, bayeuxError, HANDSHAKE_ADVICE } from './bayeux-error.js';
 export { CONNECTION_TYPES, STREAMING_TYPES, POLLING_TYPES } from './engine-options.js';
-export type { Clock, EngineOptions, ServerEvents, DisconnectReason } from './engine-options.js';
+export type { Clock, EngineOptions, ServerEvents, ServerStats, DisconnectReason } from './engine-options.js';
 export type { Extension, ExtensionContext } from './extensions.js';
 export type { Store, SessionInfo, BacklogEntry } from './store.js';
 export { MemoryStore } from './memory-store.js';
@@ -208,6 +209,15 @@ export class Engine {
       throw new CometError('bad_channel', `Expected a concrete broadcast channel but got ${JSON.stringify(channel)}`);
     }
     await this.#broadcast(channel, data);
+  }
+
+  /** What this process holds right now: sessions, open connections by type, held connects. */
+  stats(): ServerStats {
+    const connections: Record<string, number> = {};
+    for (const connection of this.#connections.keys()) connections[connection.connectionType] = (connections[connection.connectionType] ?? 0) + 1;
+    let heldConnects = 0;
+    for (const link of this.#links.values()) if (link.held) heldConnects++;
+    return { sessions: this.#links.size, connections, heldConnects };
   }
 
   /** Remove sessions idle for longer than `sessionTimeout`. Runs periodically by itself. */

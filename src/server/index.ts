@@ -40,6 +40,7 @@ export {
   type Clock,
   type EngineOptions,
   type ServerEvents,
+  type ServerStats,
   type DisconnectReason,
   type Extension,
   type ExtensionContext,

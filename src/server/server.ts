@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { answerPreflight } from './cors.js';
 import { Engine } from './engine.js';
-import type { ServerEvents } from './engine-options.js';
+import type { ServerEvents, ServerStats } from './engine-options.js';
 import { handleEventSource } from './event-source.js';
 import { errorBatch, handlePost, sendJson } from './http.js';
 import { handleIframe } from './iframe.js';
@@ -88,6 +88,11 @@ export class CometServer {
   /** Listen to a server event; returns a function that stops listening. */
   on<K extends keyof ServerEvents>(event: K, listener: (payload: ServerEvents[K]) => void): () => void {
     return this.#engine.on(event, listener);
+  }
+
+  /** What this process holds right now: sessions, open WebSockets and streams by type, held connects. */
+  stats(): ServerStats {
+    return this.#engine.stats();
   }
 
   /**
