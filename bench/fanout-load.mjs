@@ -42,7 +42,7 @@ function receive(batch, client) {
 }
 
 async function handshake(url, channel, type) {
-  const [hello] = await post(url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: [type], ext: { ack: true }, id: 'h' }]);
+  const [hello] = await post(url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: [type], ext: { ack: 'seq' }, id: 'h' }]);
   if (!hello?.successful) throw new Error(`handshake failed: ${JSON.stringify(hello)}`);
   const [sub] = await post(url, [{ channel: '/meta/subscribe', clientId: hello.clientId, subscription: channel, id: 's' }]);
   if (!sub?.successful) throw new Error(`subscribe failed: ${JSON.stringify(sub)}`);

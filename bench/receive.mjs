@@ -24,7 +24,7 @@ const URL_ = 'http://localhost/cometd';
 /** Answers as the server would, on the next microtask: handshake over HTTP, then the first connect, subscribes and the disconnect; later connects are held. */
 function reply(m) {
   if (m.channel === '/meta/handshake') {
-    return { channel: m.channel, id: m.id, successful: true, version: '1.0', clientId: 'c1', supportedConnectionTypes: ['websocket'], advice: { reconnect: 'retry', interval: 0, timeout: 30_000 }, ext: { ack: true } };
+    return { channel: m.channel, id: m.id, successful: true, version: '1.0', clientId: 'c1', supportedConnectionTypes: ['websocket'], advice: { reconnect: 'retry', interval: 0, timeout: 30_000 }, ext: { ack: 'seq' } };
   }
   if (m.channel === '/meta/connect') return m.advice?.timeout === 0 ? { channel: m.channel, id: m.id, successful: true, advice: { reconnect: 'retry', interval: 0, timeout: 30_000 } } : null;
   return { channel: m.channel, id: m.id, successful: true, subscription: m.subscription };

@@ -191,7 +191,8 @@ export class CometClient {
       version: '1.0',
       supportedConnectionTypes: this.#o.transports.map((t) => t.connectionType),
       id: this.#id(),
-      ext: { ack: true },
+      // 'seq', not CometD's `true`: a CometD server with its (per-batch) ack extension must not take us for one of its clients.
+      ext: { ack: 'seq' },
     });
     if (!message) return;
     const current = () => session === this.#session;
@@ -225,7 +226,7 @@ export class CometClient {
     this.#clientId = reply.clientId;
     this.#serverTypes = Array.isArray(reply.supportedConnectionTypes) ? reply.supportedConnectionTypes : undefined;
     this.#advice = { ...reply.advice };
-    this.#ack = reply.ext?.ack === true;
+    this.#ack = reply.ext?.ack === 'seq';
     this.#lastSeq = this.#acked = 0;
     this.#held.clear();
     // The new session knows none of our subscriptions: renew the confirmed ones
@@ -249,7 +250,7 @@ export class CometClient {
         won: (link) => this.#promote(link),
         lost: () => {
           this.#race = null;
-          this.#retry(new CometError('transport_failed', 'No transport could connect'));
+          this.#retry(new CometError('transport_failed', 'No transport connected'));
         },
         setTimeout: this.#platform.setTimeout,
         clearTimeout: this.#platform.clearTimeout,

@@ -283,7 +283,8 @@ export class Engine {
       return [reply(bayeuxError.connectionTypes(offered.join(',').slice(0, 200)))];
     }
     const clientId = this.#randomId();
-    const ack = message.ext?.ack === true;
+    // Only our per-message variant: a CometD client's `ack: true` expects per-batch acks (see docs/wire.md).
+    const ack = message.ext?.ack === 'seq';
     await this.#store.createSession(clientId, { ack }, this.#clock.now());
     this.#emitter.emit('handshake', { clientId });
     const out: Message = withId(message, {
@@ -294,7 +295,7 @@ export class Engine {
       clientId,
       advice: { reconnect: 'retry', interval: this.#interval, timeout: this.#timeout },
     });
-    if (ack) out.ext = { ack: true };
+    if (ack) out.ext = { ack: 'seq' };
     return [out];
   }
 

@@ -44,7 +44,7 @@ export async function post(url: string, batch: Message[], signal?: AbortSignal):
 
 export async function handshake(url: string): Promise<string> {
   const [reply] = await post(url, [
-    { channel: '/meta/handshake', id: id(), version: '1.0', supportedConnectionTypes: ['websocket', 'eventsource', 'long-polling'], ext: { ack: true } },
+    { channel: '/meta/handshake', id: id(), version: '1.0', supportedConnectionTypes: ['websocket', 'eventsource', 'long-polling'], ext: { ack: 'seq' } },
   ]);
   if (!reply?.successful || !reply.clientId) throw new Error(`Expected a successful handshake but got ${JSON.stringify(reply)}`);
   return reply.clientId;

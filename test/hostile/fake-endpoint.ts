@@ -106,7 +106,7 @@ export async function startFakeEndpoint(options: FakeOptions = {}): Promise<Fake
             supportedConnectionTypes: ['websocket', 'eventsource', 'long-polling', 'iframe-streaming'],
             clientId: CLIENT_ID,
             advice: { reconnect: 'retry', interval: 0, timeout: hold },
-            ...(options.ack ? { ext: { ack: true } } : {}),
+            ...(options.ack ? { ext: { ack: 'seq' } } : {}),
           });
           break;
         case '/meta/connect': {

@@ -138,7 +138,7 @@ describe('two server processes sharing Redis behind a round-robin balancer', () 
   });
 
   it('removes an abandoned session and all its keys once it expires', async () => {
-    const [hello] = await post(a.url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], ext: { ack: true }, id: '1' }]);
+    const [hello] = await post(a.url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], ext: { ack: 'seq' }, id: '1' }]);
     const clientId = hello!.clientId!;
     await post(b.url, [{ channel: '/meta/subscribe', clientId, subscription: '/expiry/*', id: '2' }]);
     b.process.stdin.write('publish /expiry/x 3\n');

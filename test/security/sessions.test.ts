@@ -92,7 +92,7 @@ describe('another client’s session', () => {
 
   it('is taken over by whoever presents its clientId (a bearer capability): the new stream gets the backlog and the old one is closed', async () => {
     const { url, comet } = await start();
-    const victim = await handshake(url, { ack: true });
+    const victim = await handshake(url, { ack: 'seq' });
     await subscribe(url, victim, '/private');
     const own = await openStream(`${url}/${victim}`, { accept: 'text/event-stream' });
     await comet.publish('/private', 'one');

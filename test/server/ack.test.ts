@@ -10,15 +10,26 @@ const seqs = (batch: Message[]) => batch.filter((m) => !m.channel.startsWith('/m
 describe('the ack extension', () => {
   it('is confirmed in the handshake reply only when the client asks for it', async () => {
     const { url } = await start();
-    const asked = await post(url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], ext: { ack: true } }]);
-    expect(asked.body[0]!.ext).toEqual({ ack: true });
+    const asked = await post(url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], ext: { ack: 'seq' } }]);
+    expect(asked.body[0]!.ext).toEqual({ ack: 'seq' });
     const plain = await post(url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }]);
     expect(plain.body[0]).not.toHaveProperty('ext');
   });
 
+  it("treats a CometD client's ack: true (per-batch acks) as a plain client", async () => {
+    const { url, comet } = await start({ timeout: 5_000 });
+    const [hello] = (await post(url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], ext: { ack: true } }])).body;
+    expect(hello!.ext).toBeUndefined();
+    await subscribe(url, hello!.clientId!, '/chat/a');
+    await connect(url, hello!.clientId!);
+    await comet.publish('/chat/a', 'one');
+    const { body } = await connect(url, hello!.clientId!, { ack: -1 });
+    expect(body[1]).toEqual({ channel: '/chat/a', data: 'one', id: expect.any(String) });
+  });
+
   it('numbers deliveries per client and redelivers them in order after a dropped response', async () => {
     const { url, comet } = await start({ timeout: 5_000 });
-    const clientId = await handshake(url, { ack: true });
+    const clientId = await handshake(url, { ack: 'seq' });
     await subscribe(url, clientId, '/chat/**');
     await connect(url, clientId, { ack: 0 });
     for (let i = 1; i <= 3; i++) await comet.publish('/chat/a', { i });
@@ -33,7 +44,7 @@ describe('the ack extension', () => {
 
   it('redelivers on the next connect after the held response was cut before the client read it', async () => {
     const { url, comet } = await start({ timeout: 5_000 });
-    const clientId = await handshake(url, { ack: true });
+    const clientId = await handshake(url, { ack: 'seq' });
     await subscribe(url, clientId, '/chat/*');
     await connect(url, clientId, { ack: 0 });
     const controller = new AbortController();
@@ -54,7 +65,7 @@ describe('the ack extension', () => {
 
   it('trims the backlog up to the acknowledged seq', async () => {
     const { url, comet } = await start({ timeout: 300 });
-    const clientId = await handshake(url, { ack: true });
+    const clientId = await handshake(url, { ack: 'seq' });
     await subscribe(url, clientId, '/chat/a');
     await connect(url, clientId, { ack: 0 });
     for (let i = 1; i <= 3; i++) await comet.publish('/chat/a', i);
@@ -71,7 +82,7 @@ describe('the ack extension', () => {
 
   it('redelivers unacknowledged messages on a new stream in order', async () => {
     const { url, comet } = await start();
-    const clientId = await handshake(url, { ack: true });
+    const clientId = await handshake(url, { ack: 'seq' });
     await subscribe(url, clientId, '/chat/a');
     const first = await openStream(`${url}/${clientId}`, { accept: 'text/event-stream' });
     await comet.publish('/chat/a', 'one');
@@ -92,7 +103,7 @@ describe('the ack extension', () => {
     ['iframe-streaming', (url: string, id: string, ack: string) => openStream(`${url}/${id}?connectionType=iframe-streaming&origin=${encodeURIComponent(new URL(url).origin)}&ack=${ack}`), iframeBatches],
   ] as const)('takes the ack a reopened %s stream carries in its URL: no replay of what the client has', async (_type, open, batches) => {
     const { url, comet } = await start();
-    const clientId = await handshake(url, { ack: true });
+    const clientId = await handshake(url, { ack: 'seq' });
     await subscribe(url, clientId, '/chat/a');
     for (const word of ['one', 'two', 'three']) await comet.publish('/chat/a', word);
     const first = await open(url, clientId, '0');
@@ -111,7 +122,7 @@ describe('the ack extension', () => {
     const { url, comet } = await start({ backlog: 3 });
     const onDisconnect = vi.fn();
     comet.on('disconnect', onDisconnect);
-    const clientId = await handshake(url, { ack: true });
+    const clientId = await handshake(url, { ack: 'seq' });
     await subscribe(url, clientId, '/chat/a');
     for (let i = 1; i <= 4; i++) await comet.publish('/chat/a', i);
     expect(onDisconnect).toHaveBeenCalledWith({ clientId, reason: 'overflow' });
@@ -134,7 +145,7 @@ describe('the ack extension', () => {
     const { url, comet } = await start();
     const onPublish = vi.fn();
     comet.on('publish', onPublish);
-    const publisher = await handshake(url, { ack: true });
+    const publisher = await handshake(url, { ack: 'seq' });
     const reader = await handshake(url);
     await subscribe(url, reader, '/chat/a');
     const message = { channel: '/chat/a', clientId: publisher, data: 'once', id: 'p-1' };

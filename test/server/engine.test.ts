@@ -14,7 +14,7 @@ afterEach(() => engine?.close());
 
 async function handshake(ack = false): Promise<string> {
   const [reply] = await engine.handle([
-    { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], id: '1', ...(ack ? { ext: { ack: true } } : {}) },
+    { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], id: '1', ...(ack ? { ext: { ack: 'seq' } } : {}) },
   ]);
   expect(reply).toMatchObject({ successful: true });
   return reply!.clientId!;

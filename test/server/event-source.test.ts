@@ -41,7 +41,7 @@ describe('eventsource', () => {
 
   it('ends the stream after streamLimit bytes and delivers the rest on the next one', async () => {
     const { url, comet } = await start({ streamLimit: 300 });
-    const clientId = await handshake(url, { ack: true });
+    const clientId = await handshake(url, { ack: 'seq' });
     await subscribe(url, clientId, '/a');
     const first = await openStream(`${url}/${clientId}`, { accept: 'text/event-stream' });
     await comet.publish('/a', 'x'.repeat(400));

@@ -12,7 +12,7 @@ const deliveries = (batch: Message[]) => batch.filter((m) => !m.channel.startsWi
 
 async function behind(options: { ack: boolean }) {
   const running = await start({ timeout: 5_000, maxFrameChars: LIMIT, backlog: 1_000 });
-  const clientId = await handshake(running.url, options.ack ? { ack: true } : undefined);
+  const clientId = await handshake(running.url, options.ack ? { ack: 'seq' } : undefined);
   await subscribe(running.url, clientId, '/feed');
   await connect(running.url, clientId, { ack: 0 });
   // ~100 characters each: 200 of them are five frames' worth.

@@ -53,7 +53,7 @@ describe('websocket', () => {
 
   it('redelivers unacknowledged messages on a new socket', async () => {
     const { url, comet } = await start({ timeout: 5_000 });
-    const clientId = await handshake(url, { ack: true });
+    const clientId = await handshake(url, { ack: 'seq' });
     await subscribe(url, clientId, '/a');
     const first = await openSocket(url);
     first.send([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: '1', ext: { ack: 0 } }]);

@@ -35,7 +35,7 @@ export async function handshake(ack = true): Promise<string> {
       id: id(),
       version: '1.0',
       supportedConnectionTypes: ['websocket', 'eventsource', 'long-polling', 'iframe-streaming'],
-      ...(ack ? { ext: { ack: true } } : {}),
+      ...(ack ? { ext: { ack: 'seq' } } : {}),
     },
   ]);
   const reply = body[0]!;

@@ -16,7 +16,7 @@ const denied = new Set<string>();
 
 function reply(m: Message): Message | null {
   if (m.channel === '/meta/handshake') {
-    return { channel: m.channel, id: m.id!, successful: true, clientId: 'c1', supportedConnectionTypes: ['websocket'], ext: { ack: true } };
+    return { channel: m.channel, id: m.id!, successful: true, clientId: 'c1', supportedConnectionTypes: ['websocket'], ext: { ack: 'seq' } };
   }
   if (m.channel === '/meta/connect') return m.advice?.timeout === 0 ? { channel: m.channel, id: m.id!, successful: true, advice: { interval: 0 } } : null;
   if (m.channel === '/meta/subscribe' && denied.has(m.subscription as string)) {
