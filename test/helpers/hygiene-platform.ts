@@ -172,10 +172,10 @@ export function countingPlatform(base: Partial<Platform> & { window?: Window | u
 }
 
 /** Let in-flight work finish: the counts read the same over a few macrotask turns. */
-export async function settled(counter: CountingPlatform): Promise<Counts> {
+export async function settled(counter: CountingPlatform, turnMs = 2): Promise<Counts> {
   let last = counter.counts();
   for (let same = 0; same < 3; ) {
-    await new Promise((r) => setTimeout(r, 2));
+    await new Promise((r) => setTimeout(r, turnMs));
     const now = counter.counts();
     same = JSON.stringify(now) === JSON.stringify(last) ? same + 1 : 0;
     last = now;

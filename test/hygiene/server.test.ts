@@ -27,7 +27,7 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createClient, type TransportName } from '../../src/index.js';
 import { MemoryStore } from '../../src/server/index.js';
-import { countingPlatform, fakeWindow, NOTHING, type CountingPlatform, type Counts } from '../helpers/hygiene-platform.js';
+import { countingPlatform, fakeWindow, NOTHING, settled, type CountingPlatform } from '../helpers/hygiene-platform.js';
 import { connect, countingClock, disconnect, handshake, inParallel, openSocket, openStream, post, subscribe } from '../helpers/hygiene-wire.js';
 import { startServer, type RunningServer } from '../helpers/reference-server.js';
 
@@ -170,16 +170,8 @@ it('keeps no response or socket of a departed client reachable, and its heap fla
 describe.each<TransportName>(['websocket', 'sse', 'long-poll'])('the SDK on %s', (transport) => {
   let counter: CountingPlatform;
 
-  async function settled(): Promise<Counts> {
-    let last = counter.counts();
-    for (let same = 0; same < 3; ) {
-      await new Promise((r) => setTimeout(r, 5));
-      const now = counter.counts();
-      same = JSON.stringify(now) === JSON.stringify(last) ? same + 1 : 0;
-      last = now;
-    }
-    return last;
-  }
+  // Real sockets on both sides: a slower turn than the client-only tests need.
+  const settledNow = () => settled(counter, 5);
 
   it('leaves nothing on either side after 100 connect/subscribe/disconnect cycles', async () => {
     // The real globals (fetch, Node's WebSocket, the EventSource polyfill from test/setup.ts), counted.
@@ -194,7 +186,7 @@ describe.each<TransportName>(['websocket', 'sse', 'long-poll'])('the SDK on %s',
       await client.disconnect();
       expect(client.state).toBe('closed');
     }
-    const left = await settled();
+    const left = await settledNow();
     // One handshake per client: none re-handshakes on its way out and leaves a session behind.
     // (Fails on websocket today: the held connect released by /meta/disconnect makes the link send
     // another connect before the disconnect reply arrives; its 402 triggers a new handshake whose
