@@ -39,9 +39,10 @@ export interface EngineOptions {
   /**
    * Most characters of JSON the server writes in one frame (a long-poll response,
    * a WebSocket frame, a stream event); deliveries beyond it follow in the next
-   * frame. Keep it below what clients accept (cometkit's `maxMessageChars`,
-   * 1 MiB by default), or a client that fell behind is sent a frame it refuses.
-   * @default 524288
+   * frame, and a publish whose delivery alone would not fit is refused (`413`).
+   * Keep it below what clients accept (cometkit's `maxMessageChars`, 1 MiB by
+   * default), or a client that fell behind is sent a frame it refuses.
+   * @default 1047552 (1 MiB less 1 KiB)
    */
   maxFrameChars?: number;
   /**

@@ -71,7 +71,7 @@ import { runExtensions, type Extension, type ExtensionContext } from './extensio
 import { MemoryStore } from './memory-store.js';
 import type { SessionInfo, Store } from './store.js';
 import type { Connection } from './connection.js';
-import { Link, type FlushLimits } from './link.js';
+import { fitsInFrame, Link, type FlushLimits } from './link.js';
 import { Held, Holds } from './holds.js';
 import { defaultClock, defaultRandomId } from './defaults.js';
 
@@ -95,6 +95,9 @@ export interface RequestContext {
   /** Aborted when the request's HTTP exchange dies; drops a held connect. */
   signal?: AbortSignal;
 }
+
+/** 1 MiB, cometkit's default `maxMessageChars`, less room for the frame's own brackets and slack. */
+const DEFAULT_FRAME_CHARS = (1 << 20) - 1024;
 
 /** Most flushes `#flushDue` runs before letting the event loop turn. */
 const FLUSHING = 256;
@@ -147,7 +150,7 @@ export class Engine {
     this.#timeout = options.timeout ?? 30_000;
     this.#interval = options.interval ?? 0;
     this.#backlog = Math.max(1, options.backlog ?? 1000);
-    this.#limits = { backlog: this.#backlog, frameChars: options.maxFrameChars ?? 1 << 19 };
+    this.#limits = { backlog: this.#backlog, frameChars: options.maxFrameChars ?? DEFAULT_FRAME_CHARS };
     this.#sessionTimeout = options.sessionTimeout ?? 60_000;
     this.#extensions = options.extensions ?? [];
     this.#ownsStore = !options.store;
@@ -208,7 +211,12 @@ export class Engine {
     if (!isValidChannel(channel) || isWildcard(channel) || isMeta(channel) || isService(channel)) {
       throw new CometError('bad_channel', `Expected a concrete broadcast channel but got ${JSON.stringify(channel)}`);
     }
-    await this.#broadcast(channel, data);
+    const message = await this.#delivery(channel, data);
+    // A delivery no frame can carry would be refused by every client, and redelivered to it forever.
+    if (!fitsInFrame(message, this.#limits.frameChars)) {
+      throw new CometError('too_large', `Expected a message that fits in maxFrameChars (${this.#limits.frameChars}) on ${channel}`);
+    }
+    await this.#fanOut(message);
   }
 
   /** What this process holds right now: sessions, open connections by type, held connects. */
@@ -396,18 +404,25 @@ export class Engine {
       return [failure(message, bayeuxError.unknownClient(clientId), HANDSHAKE_ADVICE)];
     }
     if (message.data === undefined) return [failure(message, bayeuxError.missing('data'))];
+    const delivery = isService(channel) ? null : await this.#delivery(channel, message.data);
+    if (delivery && !fitsInFrame(delivery, this.#limits.frameChars)) return [failure(message, bayeuxError.tooLarge(channel))];
     const reply = withId(message, { channel, clientId, successful: true });
     // A client re-sending an unacknowledged publish after a reconnect must not publish it twice.
     if (message.id !== undefined && (await this.#store.seen(clientId, message.id))) return [reply];
     this.#emitter.emit('publish', { clientId, channel, data: message.data, message });
-    if (!isService(channel)) await this.#broadcast(channel, message.data);
+    if (delivery) await this.#fanOut(delivery);
     return [reply];
   }
 
-  async #broadcast(channel: string, data: unknown): Promise<void> {
-    // Deliveries carry the server's own ids and never the publisher's ext or clientId.
+  /** What subscribers of `channel` receive: the server's own id, never the publisher's ext or clientId. */
+  async #delivery(channel: string, data: unknown): Promise<Message> {
     const message: Message = { channel, data, id: this.#idPrefix + (++this.#messageSeq).toString(36) };
     await runExtensions(this.#extensions, 'outgoing', message, { clientId: null, transport: 'server', headers: {} });
+    return message;
+  }
+
+  async #fanOut(message: Message): Promise<void> {
+    const channel = message.channel;
     const ids = await this.#store.subscribers(channel);
     // One promise per subscriber, not an async function each: this runs for every client on every publish.
     const seqs = await Promise.all(ids.map((id) => this.#store.enqueue(id, message, this.#backlog)));

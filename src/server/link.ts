@@ -111,6 +111,12 @@ export interface FlushLimits {
   frameChars: number;
 }
 
+/** What a message gains in a frame: `,"ext":{"seq":<n>}` and the separator. */
+const PER_MESSAGE = 24;
+
+/** True when `message` fits, alone, in a frame of `chars` characters (the engine refuses publishes that do not). */
+export const fitsInFrame = (message: Message, chars: number): boolean => jsonLength(message) + PER_MESSAGE + 2 <= chars;
+
 // JSON sizes of delivered messages; one object is shared by every recipient, so measured once.
 const sizes = new WeakMap<Message, number>();
 
@@ -127,10 +133,9 @@ function jsonLength(message: Message): number {
  * (a long-poll that fell behind) must leave in pieces.
  */
 function firstFrame(entries: BacklogEntry[], chars: number): BacklogEntry[] {
-  // 24: the `ext.seq` and the separator each message gains in the frame.
   let total = 2;
   let n = 0;
-  while (n < entries.length && ((total += jsonLength(entries[n]!.message) + 24) <= chars || n === 0)) n++;
+  while (n < entries.length && ((total += jsonLength(entries[n]!.message) + PER_MESSAGE) <= chars || n === 0)) n++;
   return n === entries.length ? entries : entries.slice(0, n);
 }
 

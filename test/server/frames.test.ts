@@ -3,7 +3,7 @@
 // with the ack extension it would be sent that same frame on every reconnect.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
-import { closeAll, connect, handshake, openSocket, start, subscribe } from './helpers.js';
+import { closeAll, connect, handshake, openSocket, post, start, subscribe } from './helpers.js';
 
 afterEach(closeAll);
 
@@ -62,5 +62,22 @@ describe('frames the server writes', () => {
     expect(socket.batches.flatMap(deliveries).map((m) => (m.data as { n: number }).n)).toEqual([...Array(200).keys()]);
     expect(socket.batches.filter((b) => deliveries(b).length).length).toBeGreaterThanOrEqual(5);
     for (const batch of socket.batches) expect(JSON.stringify(batch).length).toBeLessThanOrEqual(LIMIT);
+  });
+
+  it('refuse a publish whose delivery alone would not fit (413), so no client is sent a frame it must refuse', async () => {
+    const { url, comet } = await start({ maxFrameChars: LIMIT });
+    const publisher = await handshake(url);
+    const listener = await handshake(url, { ack: 'seq' });
+    await subscribe(url, listener, '/feed');
+    const seen: unknown[] = [];
+    comet.on('publish', ({ data }) => seen.push(data));
+    const big = (await post(url, [{ channel: '/feed', clientId: publisher, data: 'x'.repeat(LIMIT), id: 'p1' }])).body;
+    expect(big).toEqual([{ channel: '/feed', clientId: publisher, id: 'p1', successful: false, error: '413:/feed:Message too large to deliver' }]);
+    await expect(comet.publish('/feed', 'x'.repeat(LIMIT))).rejects.toMatchObject({ code: 'too_large' });
+    const small = (await post(url, [{ channel: '/feed', clientId: publisher, data: 'fits', id: 'p2' }])).body;
+    expect(small[0]).toMatchObject({ successful: true });
+    expect(seen).toEqual(['fits']);
+    const { body } = await connect(url, listener, { ack: 0 });
+    expect(deliveries(body).map((m) => m.data)).toEqual(['fits']);
   });
 });
