@@ -67,7 +67,7 @@ export function answerPreflight(req: IncomingMessage, res: ServerResponse, allow
 }
 
 /** A single header value (the first, when repeated). */
-export function header(req: IncomingMessage, name: string): string | undefined {
+function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }

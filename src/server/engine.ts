@@ -53,6 +53,7 @@
  */
 import { CometError } from '../errors.js';
 import { isMeta, isService, isValidChannel, isWildcard } from '../protocol/channel.js';
+import { MAX_FRAME_CHARS } from '../protocol/frame.js';
 import { CONNECT, DISCONNECT, HANDSHAKE, SUBSCRIBE, UNSUBSCRIBE } from '../protocol/message.js';
 import type { Advice, Message } from '../protocol/message.js';
 import { bayeuxError, failure, HANDSHAKE_ADVICE } from './bayeux-error.js';
@@ -76,8 +77,8 @@ import { Held, Holds } from './holds.js';
 import { defaultClock, defaultRandomId } from './defaults.js';
 
 export { readBatch, toMessages } from './batch.js';
-export { failure, bayeuxError, HANDSHAKE_ADVICE } from './bayeux-error.js';
-export { CONNECTION_TYPES, STREAMING_TYPES, POLLING_TYPES } from './engine-options.js';
+export { failure, bayeuxError } from './bayeux-error.js';
+export { CONNECTION_TYPES } from './engine-options.js';
 export type { Clock, EngineOptions, ServerEvents, ServerStats, DisconnectReason } from './engine-options.js';
 export type { Extension, ExtensionContext } from './extensions.js';
 export type { Store, SessionInfo, BacklogEntry } from './store.js';
@@ -97,7 +98,7 @@ export interface RequestContext {
 }
 
 /** 1 MiB, cometkit's default `maxMessageChars`, less room for the frame's own brackets and slack. */
-const DEFAULT_FRAME_CHARS = (1 << 20) - 1024;
+const DEFAULT_FRAME_CHARS = MAX_FRAME_CHARS - 1024;
 
 /** Most flushes `#flushDue` runs before letting the event loop turn. */
 const FLUSHING = 256;
@@ -109,9 +110,9 @@ const turn = (): Promise<void> =>
 /** A held connect's replies, kept apart so later messages in the batch are not delayed. */
 type Outcome = Message[] | { later: Promise<Message[]> };
 
-/** A failed reply for a request from an unknown or expired client. */
-export const unknownClientReply = (clientId: string, channel = CONNECT): Message =>
-  failure({ channel, clientId }, bayeuxError.unknownClient(clientId), HANDSHAKE_ADVICE);
+/** A failed reply for a request (by default a connect) from an unknown or expired client. */
+export const unknownClientReply = (clientId: string | undefined, request: Pick<Message, 'channel' | 'id'> = { channel: CONNECT }): Message =>
+  failure({ ...request, clientId }, bayeuxError.unknownClient(clientId), HANDSHAKE_ADVICE);
 
 /**
  * The Bayeux engine. See the top of this file for how adapters drive it.
@@ -310,7 +311,7 @@ export class Engine {
   async #connect(message: Message, context: RequestContext): Promise<Outcome> {
     const clientId = message.clientId;
     const session = clientId ? await this.#store.touch(clientId, this.#clock.now()) : null;
-    if (!clientId || !session) return [failure(message, bayeuxError.unknownClient(clientId), HANDSHAKE_ADVICE)];
+    if (!clientId || !session) return [unknownClientReply(clientId, message)];
     const type = message.connectionType;
     if (!type) return [failure(message, bayeuxError.missing('connectionType'))];
     if (!this.connectionTypes.includes(type)) {
@@ -367,7 +368,7 @@ export class Engine {
   async #subscription(message: Message): Promise<Message[]> {
     const clientId = message.clientId;
     if (!clientId || !(await this.#store.touch(clientId, this.#clock.now()))) {
-      return [failure(message, bayeuxError.unknownClient(clientId), HANDSHAKE_ADVICE)];
+      return [unknownClientReply(clientId, message)];
     }
     const raw = message.subscription;
     const patterns = typeof raw === 'string' ? [raw] : (raw ?? []);
@@ -389,7 +390,7 @@ export class Engine {
   async #disconnect(message: Message, context: RequestContext): Promise<Message[]> {
     const clientId = message.clientId;
     if (!clientId || !(await this.#store.touch(clientId, this.#clock.now()))) {
-      return [failure(message, bayeuxError.unknownClient(clientId), HANDSHAKE_ADVICE)];
+      return [unknownClientReply(clientId, message)];
     }
     await this.#remove(clientId, 'disconnect', context.connection);
     return [withId(message, { channel: DISCONNECT, clientId, successful: true })];
@@ -401,7 +402,7 @@ export class Engine {
     if (!isValidChannel(channel) || isWildcard(channel)) return [failure(message, bayeuxError.invalidChannel(channel.slice(0, 200)))];
     const clientId = message.clientId;
     if (!clientId || !(await this.#store.touch(clientId, this.#clock.now()))) {
-      return [failure(message, bayeuxError.unknownClient(clientId), HANDSHAKE_ADVICE)];
+      return [unknownClientReply(clientId, message)];
     }
     if (message.data === undefined) return [failure(message, bayeuxError.missing('data'))];
     const delivery = isService(channel) ? null : await this.#delivery(channel, message.data);

@@ -4,26 +4,11 @@ import { isOriginAllowed } from './cors.js';
 import type { Engine } from './engine.js';
 import { errorBatch, sendJson } from './http.js';
 import type { ResolvedServerOptions } from './options.js';
-import { scriptString } from './script-escape.js';
+import { iframeChunk, iframeDocumentStart, parseOrigin } from './script-escape.js';
 import { attachStream, HttpStream, type StreamRegistry } from './stream.js';
 
-/** Browsers start running a streamed document's scripts only after a first few KiB. */
-const PADDING = `${' '.repeat(2048)}\n`;
-
 /** One `<script>` per batch; the batch travels as a string so the parent parses it as a frame. */
-const encode = (messages: Message[]): string => `<script>c(${scriptString(JSON.stringify(messages))})</script>\n`;
-
-/** `origin` as the page origin it claims to be, or `null` when it is not a plain http(s) origin. */
-function parseOrigin(origin: string | null): string | null {
-  if (!origin) return null;
-  try {
-    const url = new URL(origin);
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== origin) return null;
-    return url.origin;
-  } catch {
-    return null;
-  }
-}
+const encode = (messages: Message[]): string => iframeChunk(JSON.stringify(messages));
 
 /**
  * `GET <path>/<clientId>?connectionType=iframe-streaming&origin=<page origin>`:
@@ -56,12 +41,6 @@ export async function handleIframe(
     registry.delete(s);
     engine.detach(s);
   });
-  stream.write(
-    '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>\n' +
-      `<script>var o=${scriptString(origin)};function c(f){parent.postMessage(f,o)}</script>\n` +
-      PADDING +
-      // The parent cannot see response headers: this first empty batch is the "open" signal.
-      encode([]),
-  );
+  stream.write(iframeDocumentStart(origin));
   await attachStream(engine, registry, clientId, stream, ack);
 }

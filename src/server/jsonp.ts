@@ -10,7 +10,7 @@ import type { ResolvedServerOptions } from './options.js';
  * A plain JavaScript identifier, nothing else: the name is written into a
  * script, so dots, brackets or quotes could turn it into arbitrary code.
  */
-export const CALLBACK_NAME = /^[A-Za-z_$][\w$]{0,127}$/;
+const CALLBACK_NAME = /^[A-Za-z_$][\w$]{0,127}$/;
 
 /** A JSONP body: `/**\/` first so the response can never start a `//` comment or be read as another format. */
 function script(callback: string, messages: Message[]): string {

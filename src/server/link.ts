@@ -73,7 +73,7 @@ export class Link {
         this.#again = false;
         if (!this.held?.resolve && !this.connection) break;
         const since = this.sent;
-        const pending = (await store.pending(this.clientId, since)).filter((e) => e.seq > since);
+        const pending = await store.pending(this.clientId, since);
         const entries = firstFrame(pending, limits.frameChars);
         // A new connection (stream, socket, connect) may have rewound `sent` to the client's
         // ack while we waited: sending these would skip what it rewound over. Read again.

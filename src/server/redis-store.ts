@@ -231,7 +231,8 @@ export class RedisStore implements Store {
   }
 
   #wake(clientId: string): void {
-    for (const listener of [...this.#listeners]) listener(clientId);
+    // Listeners only schedule a flush; none adds or removes a listener while this runs.
+    for (const listener of this.#listeners) listener(clientId);
     this.#wakes.add(clientId);
     if (this.#wakeScheduled) return;
     this.#wakeScheduled = true;
@@ -250,6 +251,6 @@ export class RedisStore implements Store {
   #onWake(text: string): void {
     const ids = text.split(' ');
     if (ids[0] === this.#instance) return;
-    for (let i = 1; i < ids.length; i++) for (const listener of [...this.#listeners]) listener(ids[i]!);
+    for (let i = 1; i < ids.length; i++) for (const listener of this.#listeners) listener(ids[i]!);
   }
 }

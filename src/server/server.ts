@@ -1,5 +1,4 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { answerPreflight } from './cors.js';
 import { Engine } from './engine.js';
@@ -40,7 +39,7 @@ export class CometServer {
       const ttl = 2 * (this.options.sessionTimeout ?? 60_000);
       this.#ownStore = new RedisStore(typeof redis === 'string' ? { url: redis, ttl } : { ttl, ...redis });
     }
-    this.#engine = new Engine({ randomId: () => randomBytes(16).toString('base64url'), ...this.options, store: this.options.store ?? this.#ownStore ?? undefined });
+    this.#engine = new Engine({ ...this.options, store: this.options.store ?? this.#ownStore ?? undefined });
     this.#websocket = new WebSocketTransport(this.#engine, this.options);
   }
 

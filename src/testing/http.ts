@@ -10,6 +10,7 @@ import { CONNECT } from '../protocol/message.js';
 import { bayeuxError, failure, readBatch } from '../server/engine.js';
 import { transportOf, type Held, type MockCore } from './core.js';
 import { iframeChunk, iframeDocumentStart } from './iframe.js';
+import { parseOrigin } from '../server/script-escape.js';
 import { streamAck } from '../server/stream.js';
 import { attachStream, type StreamIo } from './stream.js';
 
@@ -103,7 +104,7 @@ export function streamHandler(core: MockCore, url: string, hasSse: boolean): Htt
         { status: 501 },
       );
     }
-    const origin = pageOrigin(query.get('origin'));
+    const origin = parseOrigin(query.get('origin'));
     if (!origin) {
       // The reference server's answer; the mock allows every well-formed origin (it has no allow-list).
       return HttpResponse.json([failure({ channel: '/meta/unknown' }, '403::Expected an allowed page origin in the origin parameter')], {
@@ -112,17 +113,6 @@ export function streamHandler(core: MockCore, url: string, hasSse: boolean): Htt
     }
     return iframeStream(core, { clientId: String(params.clientId), ack: streamAck(query) }, origin, fault === 'swallow', request.signal);
   });
-}
-
-/** `origin` when it is a plain http(s) page origin, else `null` (as the reference server checks it). */
-function pageOrigin(origin: string | null): string | null {
-  if (!origin) return null;
-  try {
-    const url = new URL(origin);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === origin ? origin : null;
-  } catch {
-    return null;
-  }
 }
 
 /** A held-open iframe-streaming document attached to the engine like the real server's. */

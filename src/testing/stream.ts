@@ -49,7 +49,7 @@ export function attachStream(core: MockCore, io: StreamIo): { end: () => void; a
   core.held.add(held);
   const attached = connection.engine.attach(io.clientId, connection, io.ack).then((known) => {
     if (known) return;
-    write(io.frame(JSON.stringify(core.outgoing([unknownClientReply(io.clientId)]))));
+    connection.send([unknownClientReply(io.clientId)]);
     connection.close();
   });
   return { end: ender(() => {}), attached };
