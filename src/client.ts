@@ -229,10 +229,9 @@ export class CometClient {
     this.#ack = reply.ext?.ack === 'seq';
     this.#lastSeq = this.#acked = 0;
     this.#held.clear();
-    // The new session knows none of our subscriptions: renew the confirmed ones
-    // (those still unanswered are re-sent below with every pending request).
+    // The new session knows none of our subscriptions: renew the confirmed ones (those
+    // still unanswered are pending requests, which #flush re-sends on the new session's link).
     for (const [channel, entry] of this.#channels) if (entry.confirmed) this.#subscribe(channel, entry);
-    for (const p of this.#pending.values()) p.link = undefined;
     this.#negotiate();
   }
 
@@ -369,7 +368,7 @@ export class CometClient {
       clientId: this.#clientId ?? '',
       platform: this.#platform,
       streamCharLimit: this.#ack ? this.#o.streamCharLimit : Infinity,
-      ack: () => (this.#ack ? this.#lastSeq : 0),
+      ack: () => this.#lastSeq, // stays 0 without the ack extension
     }),
     connectMessage: (connectionType, first) => {
       if (!this.#clientId || this.#leaving) return null;
@@ -454,8 +453,7 @@ export class CometClient {
       return p.resolve(reply);
     }
     if (reply.advice?.reconnect === 'handshake') {
-      // Unknown client: keep the request, it is re-sent in the new session.
-      p.link = undefined;
+      // Unknown client: keep the request; #flush re-sends it on the new session's link.
       this.#rehandshake();
       return;
     }
@@ -535,11 +533,16 @@ export class CometClient {
     const link = this.#active;
     if (!link || !this.#clientId) return;
     const batch: Message[] = [];
-    for (const p of this.#pending.values()) {
+    for (const [id, p] of this.#pending) {
       if (p.link === link) continue;
       p.link = link;
       const m = this.#ext({ ...p.message, clientId: this.#clientId });
       if (m) batch.push(m);
+      else {
+        // An extension dropped it: nothing will answer, so settle it here.
+        this.#pending.delete(id);
+        p.reject(new CometError(p.code, 'Dropped by an extension'));
+      }
     }
     if (batch.length) link.send(batch);
   }

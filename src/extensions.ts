@@ -1,4 +1,4 @@
-import type { Message } from './protocol/message.js';
+import { CONNECT, type Message } from './protocol/message.js';
 
 /**
  * A hook on every message crossing the wire, in Faye's and CometD's style.
@@ -22,7 +22,7 @@ export interface Extension {
 export function authTokenExtension(token: string | (() => string)): Extension {
   return {
     outgoing(message) {
-      if (message.channel === '/meta/connect') return message;
+      if (message.channel === CONNECT) return message;
       message.ext = { ...message.ext, authToken: typeof token === 'function' ? token() : token };
       return message;
     },

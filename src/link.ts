@@ -1,5 +1,5 @@
 import { CometError } from './errors.js';
-import { CONNECT, type Advice, type Message } from './protocol/message.js';
+import { CONNECT, type Advice, type Message, type TransportName } from './protocol/message.js';
 import type { Platform } from './platform.js';
 import type { Transport, TransportContext, TransportFactory } from './transports/transport.js';
 
@@ -29,7 +29,7 @@ export interface LinkHost {
  */
 export class Link {
   // `declare`: set in the constructor, so no field initialiser is emitted (bundle bytes).
-  declare readonly name: Transport['name'];
+  declare readonly name: TransportName;
   declare readonly connectionType: string;
   /** When the first connect succeeded (platform clock), or 0. */
   since = 0;

@@ -1,4 +1,5 @@
 import { CometError } from './errors.js';
+import { MAX_FRAME_CHARS } from './protocol/frame.js';
 import type { BackoffOptions } from './backoff.js';
 import type { Extension } from './extensions.js';
 import type { Platform } from './platform.js';
@@ -46,7 +47,7 @@ export type ResolvedOptions = Required<Omit<CoreOptions, 'url' | 'reconnect' | '
 export const DEFAULTS: Readonly<Omit<ResolvedOptions, 'url' | 'transports' | 'extensions' | 'headers' | 'platform'>> = {
   fallbackDelay: 1000,
   connectTimeout: 8000,
-  maxMessageChars: 1 << 20,
+  maxMessageChars: MAX_FRAME_CHARS,
   streamCharLimit: 1 << 19,
   upgradeDelay: 15_000,
   rememberTransport: true,

@@ -13,8 +13,6 @@ export interface Link {
   open(): void;
   /** Parse one frame and deliver it (empty batches are dropped); false for a bad frame, which goes to `onError`. */
   feed(text: string): boolean;
-  /** Report `onError` for an unusable frame. */
-  error(error: CometError): void;
   /** Release everything and report `onClose(transport_failed)` once, on a later microtask. */
   fail(why: string, cause?: unknown): void;
   /** POST one batch; the response is fed back like any frame. */
@@ -47,14 +45,11 @@ export function createLink(c: TransportContext, s: TransportSink, stop: () => vo
       try {
         m = parseFrame(text, c.maxMessageChars);
       } catch (e) {
-        k.error(e as CometError);
+        if (live) s.onError(e as CometError);
         return false;
       }
       if (live && m.length) s.onMessages(m);
       return true;
-    },
-    error: (e) => {
-      if (live) s.onError(e);
     },
     fail(why, cause) {
       if (!live) return;

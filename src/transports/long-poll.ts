@@ -13,7 +13,6 @@ export const longPollTransport: TransportFactory = {
   create() {
     let k: Link | undefined;
     return {
-      name: 'long-poll',
       open(c, s) {
         k = createLink(c, s);
         // Nothing to wait for, but never call the client back from inside open().

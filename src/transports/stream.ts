@@ -51,7 +51,6 @@ export function streamTransport(
     create() {
       let k: Link | undefined;
       return {
-        name,
         open(c, s) {
           let stop: (() => void) | undefined;
           let gen = 0;

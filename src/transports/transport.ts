@@ -40,7 +40,6 @@ export interface TransportContext {
  * subscriptions or sessions: it moves batches and reports what happened.
  */
 export interface Transport {
-  readonly name: TransportName;
   /** Start; report through `sink`. Never throws: failures go to `sink.onClose`. */
   open(context: TransportContext, sink: TransportSink): void;
   /** Send one batch. A `/meta/connect` is always sent alone, so a transport may hold it. */

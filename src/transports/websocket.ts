@@ -14,7 +14,6 @@ export const websocketTransport: TransportFactory = {
     let k: Link | undefined;
     let ws: WebSocket | undefined;
     return {
-      name: 'websocket',
       open(c, s) {
         k = createLink(c, s, () => ws?.close());
         try {

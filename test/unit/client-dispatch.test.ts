@@ -175,4 +175,11 @@ describe('client delivery', () => {
     expect(got).toEqual(['a:keep!']);
     expect(seen).toEqual(['/a', '/a']);
   });
+
+  it('fails a request an outgoing extension drops (nothing will answer it) and keeps the client working', async () => {
+    const { client } = await connected([{ outgoing: (m) => ((m.data as { secret?: boolean } | undefined)?.secret ? null : m) }]);
+    await expect(client.publish('/a', { secret: true })).rejects.toMatchObject({ code: 'publish_failed', message: 'Dropped by an extension' });
+    await expect(client.publish('/a', { secret: false })).resolves.toBeUndefined();
+  });
 });
+
