@@ -427,7 +427,9 @@ export class CometClient {
    * The callbacks a delivery on `channel` reaches, in the order their patterns
    * were subscribed (a callback subscribed to two matching patterns runs
    * twice), or undefined for a name no one may publish to. Cached per channel:
-   * a busy channel costs one lookup, not a regex and four pattern lookups. The
+   * a busy channel costs a Map lookup (two per delivery: #receive validates,
+   * #dispatch routes, as a callback may change subscriptions in between), not
+   * a regex and four pattern lookups. The
    * arrays are never changed (a change of subscriptions empties the cache
    * instead), so a dispatch can iterate one while its callbacks subscribe and
    * unsubscribe.

@@ -27,3 +27,6 @@ export function failure(request: Pick<Message, 'channel' | 'id' | 'clientId'>, e
   if (advice) reply.advice = { ...advice };
   return reply;
 }
+
+/** A `400`/`403`/`413` body: one failed reply naming `/meta/unknown`, as docs/wire.md specifies. */
+export const errorBatch = (error: string): Message[] => [failure({ channel: '/meta/unknown' }, error)];

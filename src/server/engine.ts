@@ -57,7 +57,7 @@ import { MAX_FRAME_CHARS } from '../protocol/frame.js';
 import { CONNECT, DISCONNECT, HANDSHAKE, SUBSCRIBE, UNSUBSCRIBE } from '../protocol/message.js';
 import type { Advice, Message } from '../protocol/message.js';
 import { bayeuxError, failure, HANDSHAKE_ADVICE } from './bayeux-error.js';
-import { Emitter } from './emitter.js';
+import { Emitter } from '../emitter.js';
 import {
   CONNECTION_TYPES,
   POLLING_TYPES,
@@ -77,7 +77,7 @@ import { Held, Holds } from './holds.js';
 import { defaultClock, defaultRandomId } from './defaults.js';
 
 export { readBatch, toMessages } from './batch.js';
-export { failure, bayeuxError } from './bayeux-error.js';
+export { failure, bayeuxError, errorBatch } from './bayeux-error.js';
 export { CONNECTION_TYPES } from './engine-options.js';
 export type { Clock, EngineOptions, ServerEvents, ServerStats, DisconnectReason } from './engine-options.js';
 export type { Extension, ExtensionContext } from './extensions.js';
@@ -107,6 +107,9 @@ const FLUSHING = 256;
 const turn = (): Promise<void> =>
   new Promise((resolve) => (globalThis.setImmediate ? globalThis.setImmediate(resolve) : globalThis.setTimeout(resolve, 0)));
 
+// A throwing listener is the app's bug: report it, but never let it fail the request that triggered it.
+const newEmitter = () => new Emitter<ServerEvents>((error) => console.error('cometkit: a server event listener threw', error));
+
 /** A held connect's replies, kept apart so later messages in the batch are not delayed. */
 type Outcome = Message[] | { later: Promise<Message[]> };
 
@@ -133,8 +136,7 @@ export class Engine {
   readonly #ownsStore: boolean;
   readonly #clock: Clock;
   readonly #randomId: () => string;
-  // A throwing listener is the app's bug: report it, but never let it fail the request that triggered it.
-  readonly #emitter = new Emitter<ServerEvents>((error) => console.error('cometkit: a server event listener threw', error));
+  #emitter = newEmitter();
   readonly #links = new Map<string, Link>();
   /** Links with deliveries to flush at the end of this tick. */
   #due: Link[] = [];
@@ -258,7 +260,7 @@ export class Engine {
     }
     this.#connections.clear();
     this.#links.clear();
-    this.#emitter.clear();
+    this.#emitter = newEmitter(); // listeners are released with the old one
     if (this.#ownsStore) await this.#store.close();
   }
 

@@ -2,9 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Message } from '../protocol/message.js';
 import { checkRequestOrigin, corsHeaders } from './cors.js';
 import type { Engine } from './engine.js';
-import { errorBatch, sendJson } from './http.js';
+import { errorBatch } from './bayeux-error.js';
+import { sendJson } from './http.js';
 import type { ResolvedServerOptions } from './options.js';
-import { attachStream, HttpStream, type StreamRegistry } from './stream.js';
+import { attachStream, forget, HttpStream, type StreamRegistry } from './stream.js';
 
 /** One SSE event per batch, in Faye's wire format: `data: <json array>` then a blank line. */
 const encode = (messages: Message[]): string => `data: ${JSON.stringify(messages)}\r\n\r\n`;
@@ -35,10 +36,7 @@ export async function handleEventSource(
     // Ask nginx-like proxies not to buffer the stream (the connect-on-stream check catches those that still do).
     'X-Accel-Buffering': 'no',
   });
-  const stream = new HttpStream('eventsource', res, encode, options.streamLimit, (s) => {
-    registry.delete(s);
-    engine.detach(s);
-  });
+  const stream = new HttpStream('eventsource', res, encode, options.streamLimit, forget(engine, registry));
   stream.write('retry: 5000\r\n\r\n');
   await attachStream(engine, registry, clientId, stream, ack);
 }

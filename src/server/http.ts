@@ -1,15 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isCometError } from '../errors.js';
 import type { Message } from '../protocol/message.js';
-import { failure, readBatch, type Engine, type RequestContext } from './engine.js';
+import { readBatch, type Engine, type RequestContext } from './engine.js';
 import { checkRequestOrigin, corsHeaders } from './cors.js';
 import type { ResolvedServerOptions } from './options.js';
 
-/** The channel a failed reply names when the request had no usable message (docs/wire.md). */
-const UNKNOWN = '/meta/unknown';
-
-/** A `400`/`403`/`413` body: one failed reply, as docs/wire.md specifies. */
-export const errorBatch = (error: string): Message[] => [failure({ channel: UNKNOWN }, error)];
+import { errorBatch } from './bayeux-error.js';
 
 /** Write a JSON batch with `status`. */
 export function sendJson(res: ServerResponse, status: number, body: Message[], headers: Record<string, string> = {}): void {

@@ -2,10 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Message } from '../protocol/message.js';
 import { isOriginAllowed } from './cors.js';
 import type { Engine } from './engine.js';
-import { errorBatch, sendJson } from './http.js';
+import { errorBatch } from './bayeux-error.js';
+import { sendJson } from './http.js';
 import type { ResolvedServerOptions } from './options.js';
 import { iframeChunk, iframeDocumentStart, parseOrigin } from './script-escape.js';
-import { attachStream, HttpStream, type StreamRegistry } from './stream.js';
+import { attachStream, forget, HttpStream, type StreamRegistry } from './stream.js';
 
 /** One `<script>` per batch; the batch travels as a string so the parent parses it as a frame. */
 const encode = (messages: Message[]): string => iframeChunk(JSON.stringify(messages));
@@ -37,10 +38,7 @@ export async function handleIframe(
     // Only the page that asked may frame the stream.
     'Content-Security-Policy': `frame-ancestors ${origin}`,
   });
-  const stream = new HttpStream('iframe-streaming', res, encode, options.streamLimit, (s) => {
-    registry.delete(s);
-    engine.detach(s);
-  });
+  const stream = new HttpStream('iframe-streaming', res, encode, options.streamLimit, forget(engine, registry));
   stream.write(iframeDocumentStart(origin));
   await attachStream(engine, registry, clientId, stream, ack);
 }

@@ -3,7 +3,8 @@ import { isCometError } from '../errors.js';
 import type { Message } from '../protocol/message.js';
 import { checkScriptOrigin } from './cors.js';
 import { readBatch, type Engine } from './engine.js';
-import { errorBatch, responseSignal, sendJson } from './http.js';
+import { errorBatch } from './bayeux-error.js';
+import { responseSignal, sendJson } from './http.js';
 import type { ResolvedServerOptions } from './options.js';
 
 /**

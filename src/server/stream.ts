@@ -69,6 +69,14 @@ export class HttpStream implements Connection {
   }
 }
 
+/** A stream's `onEnd`: it leaves the registry and the engine writes to it no more. */
+export const forget =
+  (engine: Engine, registry: StreamRegistry) =>
+  (stream: HttpStream): void => {
+    registry.delete(stream);
+    engine.detach(stream);
+  };
+
 /**
  * Hand a freshly opened stream to the engine, which redelivers the backlog after
  * `ack` (the request's `?ack=`, see {@link streamAck}) on it;

@@ -5,7 +5,7 @@ import { isCometError } from '../errors.js';
 import type { Message } from '../protocol/message.js';
 import { checkRequestOrigin } from './cors.js';
 import { readBatch, type Connection, type Engine } from './engine.js';
-import { errorBatch } from './http.js';
+import { errorBatch } from './bayeux-error.js';
 import type { ResolvedServerOptions } from './options.js';
 
 type Headers = IncomingMessage['headers'];

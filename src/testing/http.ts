@@ -7,7 +7,7 @@
 import { http, HttpResponse, type HttpHandler } from 'msw';
 import type { Message, TransportName } from '../protocol/message.js';
 import { CONNECT } from '../protocol/message.js';
-import { bayeuxError, failure, readBatch } from '../server/engine.js';
+import { bayeuxError, errorBatch, readBatch } from '../server/engine.js';
 import { transportOf, type Held, type MockCore } from './core.js';
 import { iframeChunk, iframeDocumentStart } from './iframe.js';
 import { parseOrigin } from '../server/script-escape.js';
@@ -41,7 +41,7 @@ export function postHandler(core: MockCore, url: string): HttpHandler {
     try {
       messages = readBatch(await request.text());
     } catch (error) {
-      const reply = failure({ channel: '/meta/unknown' }, bayeuxError.badRequest((error as Error).message));
+      const reply = errorBatch(bayeuxError.badRequest((error as Error).message))[0]!;
       return HttpResponse.json([reply], { status: 400 });
     }
     // Only a long-polling connect is itself the receive channel; the connect POST of a
@@ -107,7 +107,7 @@ export function streamHandler(core: MockCore, url: string, hasSse: boolean): Htt
     const origin = parseOrigin(query.get('origin'));
     if (!origin) {
       // The reference server's answer; the mock allows every well-formed origin (it has no allow-list).
-      return HttpResponse.json([failure({ channel: '/meta/unknown' }, '403::Expected an allowed page origin in the origin parameter')], {
+      return HttpResponse.json(errorBatch('403::Expected an allowed page origin in the origin parameter'), {
         status: 403,
       });
     }

@@ -5,7 +5,7 @@
  */
 import { ws, type WebSocketHandler } from 'msw';
 import type { Message } from '../protocol/message.js';
-import { bayeuxError, failure, readBatch } from '../server/engine.js';
+import { bayeuxError, errorBatch, readBatch } from '../server/engine.js';
 import type { Held, MockConnection, MockCore } from './core.js';
 
 /** The client end as msw hands it over; at run time it also exposes the page-side socket. */
@@ -59,7 +59,7 @@ export function websocketHandler(core: MockCore, wsUrl: string): WebSocketHandle
       try {
         messages = readBatch(typeof event.data === 'string' ? event.data : new TextDecoder().decode(event.data as ArrayBuffer));
       } catch (error) {
-        sendText(JSON.stringify([failure({ channel: '/meta/unknown' }, bayeuxError.badRequest((error as Error).message))]));
+        sendText(JSON.stringify(errorBatch(bayeuxError.badRequest((error as Error).message))));
         return;
       }
       onBatch(messages).catch(() => {});
