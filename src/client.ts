@@ -12,6 +12,7 @@ import { resolveOptions, type CoreOptions, type ResolvedOptions } from './option
 import { resolvePlatform, type Platform } from './platform.js';
 import { isMeta, isValidChannel, isWildcard, matches } from './protocol/channel.js';
 import { createLink } from './transports/http.js';
+import { checkSize } from './protocol/frame.js';
 import { CONNECT, DISCONNECT, HANDSHAKE, SUBSCRIBE, UNSUBSCRIBE, type Advice, type Message, type TransportName } from './protocol/message.js';
 import type { Extension } from './extensions.js';
 import type { Channel, MessageCallback, Subscription } from './subscription.js';
@@ -514,12 +515,10 @@ export class CometClient {
 
   #request(message: Message, code: CometErrorCode): Promise<Message> {
     if (this.#state === 'closed') return Promise.reject(closed());
-    const size = JSON.stringify(message).length;
-    if (size > this.#o.maxMessageChars) {
-      return Promise.reject(new CometError('too_large', `Expected at most ${this.#o.maxMessageChars} characters but got ${size}`));
-    }
     const id = this.#id();
     return new Promise<Message>((resolve, reject) => {
+      // Checked now to fail fast (a throw here rejects), and again as sent (#flush), once extensions have added their fields.
+      checkSize(JSON.stringify(message), this.#o.maxMessageChars);
       this.#pending.set(id, { message: { ...message, id }, code, resolve, reject });
       if (this.#state === 'disconnected') void this.connect();
       if (!this.#flushing) {
@@ -539,11 +538,14 @@ export class CometClient {
       if (p.link === link) continue;
       p.link = link;
       const m = this.#ext({ ...p.message, clientId: this.#clientId });
-      if (m) batch.push(m);
-      else {
-        // An extension dropped it: nothing will answer, so settle it here.
+      try {
+        if (!m) throw new CometError(p.code, 'Dropped by an extension');
+        checkSize(JSON.stringify(m), this.#o.maxMessageChars);
+        batch.push(m);
+      } catch (error) {
+        // Nothing will answer it, so settle it here.
         this.#pending.delete(id);
-        p.reject(new CometError(p.code, 'Dropped by an extension'));
+        p.reject(error as CometError);
       }
     }
     if (batch.length) link.send(batch);

@@ -11,9 +11,7 @@ export const MAX_FRAME_CHARS = 1 << 20;
  * so nothing past this point sees malformed input.
  */
 export function parseFrame(text: string, maxChars = MAX_FRAME_CHARS): Message[] {
-  if (text.length > maxChars) {
-    throw new CometError('too_large', `Expected at most ${maxChars} characters but got ${text.length}`);
-  }
+  checkSize(text, maxChars);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -24,6 +22,11 @@ export function parseFrame(text: string, maxChars = MAX_FRAME_CHARS): Message[] 
   const bad = list.find((m) => typeof m?.channel !== 'string');
   if (bad !== undefined) throw new CometError('bad_message', 'Expected messages with a channel', { reply: bad });
   return list;
+}
+
+/** Throw `too_large` when `json` (a frame or one message) is over `maxChars`. */
+export function checkSize(json: string, maxChars: number): void {
+  if (json.length > maxChars) throw new CometError('too_large', `Expected at most ${maxChars} characters but got ${json.length}`);
 }
 
 /** Serialise a batch for the wire. */

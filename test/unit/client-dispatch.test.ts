@@ -37,17 +37,20 @@ class FakeWebSocket {
     FakeWebSocket.last = this;
     queueMicrotask(() => this.onopen?.());
   }
+  sent: string[] = [];
   send(text: string) {
+    this.sent.push(text);
     const data = answer(text);
     if (data !== '[]') queueMicrotask(() => this.onmessage?.({ data }));
   }
   close() {}
 }
 
-async function connected(extensions: Extension[] = []) {
+async function connected(extensions: Extension[] = [], maxMessageChars?: number) {
   denied.clear();
   const client = new CometClient({
     url: 'http://localhost/cometd',
+    maxMessageChars,
     transports: [websocketTransport],
     extensions,
     rememberTransport: false,
@@ -74,7 +77,7 @@ async function connected(extensions: Extension[] = []) {
   /** Feed one frame of deliveries: `[channel, data, seq?]`. */
   const deliver = (...messages: Array<[string, unknown, number?]>) =>
     ws.onmessage!({ data: JSON.stringify(messages.map(([channel, data, seq]) => ({ channel, data, ...(seq ? { ext: { seq } } : {}) }))) });
-  return { client, errors, got, sub, deliver };
+  return { client, errors, got, sub, deliver, ws };
 }
 
 describe('client delivery', () => {
@@ -180,6 +183,24 @@ describe('client delivery', () => {
     const { client } = await connected([{ outgoing: (m) => ((m.data as { secret?: boolean } | undefined)?.secret ? null : m) }]);
     await expect(client.publish('/a', { secret: true })).rejects.toMatchObject({ code: 'publish_failed', message: 'Dropped by an extension' });
     await expect(client.publish('/a', { secret: false })).resolves.toBeUndefined();
+  });
+
+  it('refuses a publish over maxMessageChars at once, sending nothing', async () => {
+    const { client, ws } = await connected([], 200);
+    const before = ws.sent.length;
+    await expect(client.publish('/a', 'x'.repeat(300))).rejects.toMatchObject({ code: 'too_large' });
+    expect(ws.sent.length).toBe(before);
+    await expect(client.publish('/a', 'x'.repeat(100))).resolves.toBeUndefined();
+  });
+
+  it('measures a request as sent: one that an outgoing extension makes too large fails with too_large, and the rest go', async () => {
+    const token = 't'.repeat(150);
+    const { client, ws } = await connected([{ outgoing: (m) => (m.channel === '/a' ? { ...m, ext: { token } } : m) }], 200);
+    const before = ws.sent.length;
+    const [tooLarge, fine] = await Promise.allSettled([client.publish('/a', 'x'.repeat(40)), client.publish('/b', 'x'.repeat(40))]);
+    expect(tooLarge).toMatchObject({ status: 'rejected', reason: { code: 'too_large' } });
+    expect(fine.status).toBe('fulfilled');
+    expect(ws.sent.slice(before).join()).not.toContain(token);
   });
 });
 
