@@ -7,7 +7,7 @@ import { fmt, percentile, procStats, startChild, table } from './lib.mjs';
 const BURST = 20_000; // messages published back to back: throughput
 const PACED = 1_000; // messages 2 ms apart: latency without queueing
 const GAP = 2;
-const WARM = 5_000; // messages back to back before measuring
+const WARM = 25_000; // messages back to back before measuring: both clients' JIT settles by then
 const ROUNDS = 3;
 
 async function runOne(serverUrl, server, lib, transport, channel) {
@@ -18,7 +18,7 @@ async function runOne(serverUrl, server, lib, transport, channel) {
     if (sub.unsupported) return { unsupported: sub.unsupported };
     // Warm-up, for both processes: JIT (the first client measured on a fresh server would
     // otherwise pay for the server's warm-up), connection pools, transport upgrades.
-    await client.request({ cmd: 'arm', count: WARM, ms: 30_000 });
+    await client.request({ cmd: 'arm', count: WARM, ms: 60_000 });
     await server.request({ cmd: 'publish', channel, count: WARM, gap: 0 });
     await client.request({ cmd: 'collect' }, 60_000);
     await client.request({ cmd: 'arm', count: BURST, ms: 60_000 });
