@@ -8,8 +8,18 @@ import type { Message } from '../protocol/message.js';
 export interface Connection {
   /** The Bayeux connectionType it carries, e.g. `'websocket'` or `'eventsource'`. */
   readonly connectionType: string;
-  /** Write one batch now. Must not throw; a dead connection ignores it (and calls `engine.detach`). */
+  /**
+   * Write one batch now: replies, and deliveries when there is no `sendText`.
+   * Must not throw; a dead connection ignores it (and calls `engine.detach`).
+   */
   send(messages: Message[]): void;
+  /**
+   * Write one batch given as its JSON text (a JSON array, byte for byte what
+   * `JSON.stringify` of its messages gives). When present, the engine writes
+   * deliveries through it, so a message published to many clients is serialised
+   * once instead of once per client (#5). Must not throw, like `send`.
+   */
+  sendText?(frame: string): void;
   /** End it: the engine is done with it (replaced by a newer one, session gone, engine closing). */
   close(): void;
 }

@@ -23,10 +23,11 @@
  *      request dies so the hold is dropped (the promise then resolves `[]`).
  *    - A WebSocket passes `{ transport: 'websocket', connection, headers }` where
  *      `connection` is a `Connection` wrapping the socket. Its `/meta/connect`
- *      attaches the socket to the session: deliveries are pushed at once with
- *      `connection.send([...])` as their own frames, and the held connect reply is
- *      sent through `connection.send([reply])` when released, so `handle()`
- *      resolves without it (send nothing when it resolves `[]`).
+ *      attaches the socket to the session: deliveries are pushed at once as their
+ *      own frames with `connection.sendText(json)` (or `connection.send([...])`
+ *      without it), and the held connect reply is sent through
+ *      `connection.send([reply])` when released, so `handle()` resolves without
+ *      it (send nothing when it resolves `[]`).
  *
  * 3. A streaming transport (`eventsource`, `iframe-streaming`) calls
  *    `await engine.attach(clientId, connection)` when its GET arrives (`false`:
@@ -72,7 +73,8 @@ import { runExtensions, type Extension, type ExtensionContext } from './extensio
 import { MemoryStore } from './memory-store.js';
 import type { SessionInfo, Store } from './store.js';
 import type { Connection } from './connection.js';
-import { fitsInFrame, Link, type FlushLimits } from './link.js';
+import { Link, type FlushLimits } from './link.js';
+import { fitsInFrame } from './frame-text.js';
 import { Held, Holds } from './holds.js';
 import { defaultClock, defaultRandomId } from './defaults.js';
 

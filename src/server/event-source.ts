@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Message } from '../protocol/message.js';
 import { checkRequestOrigin, corsHeaders } from './cors.js';
 import type { Engine } from './engine.js';
 import { errorBatch } from './bayeux-error.js';
@@ -8,7 +7,7 @@ import type { ResolvedServerOptions } from './options.js';
 import { attachStream, forget, HttpStream, type StreamRegistry } from './stream.js';
 
 /** One SSE event per batch, in Faye's wire format: `data: <json array>` then a blank line. */
-const encode = (messages: Message[]): string => `data: ${JSON.stringify(messages)}\r\n\r\n`;
+const encode = (frame: string): string => `data: ${frame}\r\n\r\n`;
 
 /**
  * `GET <path>/<clientId>` with `Accept: text/event-stream` (the `eventsource`

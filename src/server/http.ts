@@ -6,11 +6,12 @@ import { checkRequestOrigin, corsHeaders } from './cors.js';
 import type { ResolvedServerOptions } from './options.js';
 
 import { errorBatch } from './bayeux-error.js';
+import { batchText } from './frame-text.js';
 
 /** Write a JSON batch with `status`. */
 export function sendJson(res: ServerResponse, status: number, body: Message[], headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
+  const text = batchText(body);
   res
     .writeHead(status, {
       ...headers,

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Message } from '../protocol/message.js';
 import { isOriginAllowed } from './cors.js';
 import type { Engine } from './engine.js';
 import { errorBatch } from './bayeux-error.js';
@@ -8,12 +7,9 @@ import type { ResolvedServerOptions } from './options.js';
 import { iframeChunk, iframeDocumentStart, parseOrigin } from './script-escape.js';
 import { attachStream, forget, HttpStream, type StreamRegistry } from './stream.js';
 
-/** One `<script>` per batch; the batch travels as a string so the parent parses it as a frame. */
-const encode = (messages: Message[]): string => iframeChunk(JSON.stringify(messages));
-
 /**
  * `GET <path>/<clientId>?connectionType=iframe-streaming&origin=<page origin>`:
- * a document that stays open, one `<script>` per batch (docs/wire.md). The
+ * a document that stays open, one `<script>` per batch (`iframeChunk`, docs/wire.md). The
  * origin parameter becomes the `postMessage` target, so only that page can read
  * the stream; it must be allowed like any other origin, else `403`.
  */
@@ -38,7 +34,7 @@ export async function handleIframe(
     // Only the page that asked may frame the stream.
     'Content-Security-Policy': `frame-ancestors ${origin}`,
   });
-  const stream = new HttpStream('iframe-streaming', res, encode, options.streamLimit, forget(engine, registry));
+  const stream = new HttpStream('iframe-streaming', res, iframeChunk, options.streamLimit, forget(engine, registry));
   stream.write(iframeDocumentStart(origin));
   await attachStream(engine, registry, clientId, stream, ack);
 }

@@ -4,6 +4,7 @@ import type { Message } from '../protocol/message.js';
 import { checkScriptOrigin } from './cors.js';
 import { readBatch, type Engine } from './engine.js';
 import { errorBatch } from './bayeux-error.js';
+import { batchText } from './frame-text.js';
 import { responseSignal, sendJson } from './http.js';
 import type { ResolvedServerOptions } from './options.js';
 
@@ -16,7 +17,7 @@ const CALLBACK_NAME = /^[A-Za-z_$][\w$]{0,127}$/;
 /** A JSONP body: `/**\/` first so the response can never start a `//` comment or be read as another format. */
 function script(callback: string, messages: Message[]): string {
   // U+2028/U+2029 are valid in JSON but ended lines in JavaScript before ES2019.
-  const json = JSON.stringify(messages).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  const json = batchText(messages).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
   return `/**/${callback}(${json});`;
 }
 

@@ -1,7 +1,8 @@
 import type { Message } from '../protocol/message.js';
 import type { Connection } from './connection.js';
+import { firstFrame, frameMessages, frameText } from './frame-text.js';
 import type { Held, Holds } from './holds.js';
-import type { BacklogEntry, Store } from './store.js';
+import type { Store } from './store.js';
 
 /**
  * Process-local state of one session: the held connect and the attached
@@ -74,23 +75,25 @@ export class Link {
         if (!this.held?.resolve && !this.connection) break;
         const since = this.sent;
         const pending = await store.pending(this.clientId, since);
-        const entries = firstFrame(pending, limits.frameChars);
         // A new connection (stream, socket, connect) may have rewound `sent` to the client's
         // ack while we waited: sending these would skip what it rewound over. Read again.
         if (this.sent !== since) {
           this.#again = true;
           continue;
         }
-        if (entries.length === 0 || !live()) continue;
+        if (pending.length === 0 || !live()) continue;
         const poll = this.held?.resolve ? this.held : null;
         const connection = this.connection;
         if (!poll && !connection) continue;
-        const messages = this.ack ? entries.map(withSeq) : entries.map((e) => e.message);
-        this.sent = entries[entries.length - 1]!.seq;
-        if (poll) this.release(poll, messages);
-        else connection!.send(messages);
+        // A poll's response carries its connect reply too.
+        const room = poll ? limits.frameChars - JSON.stringify(poll.reply).length - 1 : limits.frameChars;
+        const parts = firstFrame(pending, this.ack, room);
+        this.sent = pending[parts.length - 1]!.seq;
+        if (poll) this.release(poll, frameMessages(pending, parts.length, this.ack));
+        else if (connection!.sendText) connection!.sendText(frameText(parts));
+        else connection!.send(frameMessages(pending, parts.length, this.ack));
         // What did not fit goes in the next frame: on a connection at once, on a poll with the next connect.
-        if (entries.length < pending.length && !poll) this.#again = true;
+        if (parts.length < pending.length && !poll) this.#again = true;
         if (!this.ack) await store.acknowledge(this.clientId, this.sent);
         else if (this.held?.connection && this.sent - this.acked >= limits.backlog / 2) {
           // Over a socket acks only travel on connects: answer the held one early so the next carries an ack.
@@ -109,37 +112,4 @@ export interface FlushLimits {
   backlog: number;
   /** Most characters of JSON per frame written (at least one message always goes). */
   frameChars: number;
-}
-
-/** What a message gains in a frame: `,"ext":{"seq":<n>}` and the separator. */
-const PER_MESSAGE = 24;
-
-/** True when `message` fits, alone, in a frame of `chars` characters (the engine refuses publishes that do not). */
-export const fitsInFrame = (message: Message, chars: number): boolean => jsonLength(message) + PER_MESSAGE + 2 <= chars;
-
-// JSON sizes of delivered messages; one object is shared by every recipient, so measured once.
-const sizes = new WeakMap<Message, number>();
-
-function jsonLength(message: Message): number {
-  let n = sizes.get(message);
-  if (n === undefined) sizes.set(message, (n = JSON.stringify(message).length));
-  return n;
-}
-
-/**
- * The leading entries that fit in one frame of `chars` characters. A client
- * refuses a frame over its own limit (cometkit's `maxMessageChars`) and, with
- * ack, would be sent the same frame again on every reconnect: a big backlog
- * (a long-poll that fell behind) must leave in pieces.
- */
-function firstFrame(entries: BacklogEntry[], chars: number): BacklogEntry[] {
-  let total = 2;
-  let n = 0;
-  while (n < entries.length && ((total += jsonLength(entries[n]!.message) + PER_MESSAGE) <= chars || n === 0)) n++;
-  return n === entries.length ? entries : entries.slice(0, n);
-}
-
-/** A backlog entry as written to an ack client: its seq in `ext`. */
-function withSeq(entry: BacklogEntry): Message {
-  return { ...entry.message, ext: { ...entry.message.ext, seq: entry.seq } };
 }

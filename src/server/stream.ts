@@ -13,7 +13,7 @@ export const streamAck = (params: URLSearchParams): unknown => (params.has('ack'
 
 /**
  * An open HTTP response that carries batches to one client (EventSource or
- * iframe), shared by both: each knows only how to encode a batch. It ends
+ * iframe), shared by both: each knows only how to frame a batch's text. It ends
  * itself after `limit` bytes (docs/wire.md: the client reopens it, which bounds
  * the memory a long-lived stream costs both sides) and tells `onEnd` once,
  * however it ended, so the engine detaches it.
@@ -26,7 +26,8 @@ export class HttpStream implements Connection {
   constructor(
     readonly connectionType: string,
     readonly res: ServerResponse,
-    readonly encode: (messages: Message[]) => string,
+    /** Frames one batch's JSON text for this kind of stream. */
+    readonly encode: (frame: string) => string,
     readonly limit: number,
     readonly onEnd: (stream: HttpStream) => void,
   ) {
@@ -48,12 +49,16 @@ export class HttpStream implements Connection {
   }
 
   send(messages: Message[]): void {
-    this.write(this.encode(messages));
+    this.sendText(JSON.stringify(messages));
+  }
+
+  sendText(frame: string): void {
+    this.write(this.encode(frame));
   }
 
   /** Write an empty batch when nothing was written for `idleMs`. */
   heartbeat(idleMs: number): void {
-    if (Date.now() - this.#lastWrite >= idleMs) this.send([]);
+    if (Date.now() - this.#lastWrite >= idleMs) this.sendText('[]');
   }
 
   close(): void {

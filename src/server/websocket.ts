@@ -30,7 +30,11 @@ class SocketConnection implements Connection {
   ) {}
 
   send(messages: Message[]): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(messages));
+    this.sendText(JSON.stringify(messages));
+  }
+
+  sendText(frame: string): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame);
   }
 
   close(): void {

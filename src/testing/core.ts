@@ -30,24 +30,33 @@ export function transportOf(connectionType: string | undefined): TransportName |
  * An engine `Connection` bound to the engine it was made for. After
  * `forgetClients()` the old engine closes its connections while shutting down;
  * `retired` keeps that from cutting sockets and streams the test still uses.
+ * Like the real server's, it takes deliveries as text (`sendText`) and
+ * serialises only replies, after the advice override (`outgoing`).
  */
 export class MockConnection implements Connection {
   retired = false;
-  readonly #write: (messages: Message[]) => void;
+  readonly #write: (frame: string) => void;
   readonly #close: () => void;
+  readonly #outgoing: (messages: Message[]) => Message[];
 
   constructor(
     readonly connectionType: string,
     readonly engine: Engine,
-    write: (messages: Message[]) => void,
+    write: (frame: string) => void,
     close: () => void,
+    outgoing: (messages: Message[]) => Message[],
   ) {
     this.#write = write;
     this.#close = close;
+    this.#outgoing = outgoing;
   }
 
   send(messages: Message[]): void {
-    this.#write(messages);
+    this.#write(JSON.stringify(this.#outgoing(messages)));
+  }
+
+  sendText(frame: string): void {
+    this.#write(frame);
   }
 
   close(): void {
@@ -88,9 +97,9 @@ export class MockCore {
     return messages.map((m) => (m.channel === CONNECT ? { ...m, advice: { ...m.advice, ...advice } } : m));
   }
 
-  /** A `Connection` for the current engine, tracked so `forget()` can retire it. */
-  connection(connectionType: string, write: (messages: Message[]) => void, close: () => void): MockConnection {
-    const connection = new MockConnection(connectionType, this.engine, (m) => write(this.outgoing(m)), close);
+  /** A `Connection` for the current engine, tracked so `forget()` can retire it; `write` gets each batch's JSON text. */
+  connection(connectionType: string, write: (frame: string) => void, close: () => void): MockConnection {
+    const connection = new MockConnection(connectionType, this.engine, write, close, (m) => this.outgoing(m));
     this.#connections.add(connection);
     return connection;
   }

@@ -44,7 +44,7 @@ export function attachStream(core: MockCore, io: StreamIo): { end: () => void; a
     core.detach(connection);
     then();
   };
-  const connection = core.connection(io.connectionType, (m) => write(io.frame(JSON.stringify(m))), ender(io.close));
+  const connection = core.connection(io.connectionType, (frame) => write(io.frame(frame)), ender(io.close));
   const held: Held = { transport: io.transport, cut: ender(io.cut), inject: (raw) => write(io.frame(raw)) };
   core.held.add(held);
   const attached = connection.engine.attach(io.clientId, connection, io.ack).then((known) => {

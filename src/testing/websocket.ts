@@ -49,7 +49,7 @@ export function websocketHandler(core: MockCore, wsUrl: string): WebSocketHandle
       core.record(messages);
       // After forgetClients() the socket talks to the new engine through a new Connection.
       if (connection?.engine !== core.engine) {
-        connection = core.connection('websocket', (m) => sendText(JSON.stringify(m)), () => client.close(1000, ''));
+        connection = core.connection('websocket', sendText, () => client.close(1000, ''));
       }
       const replies = await connection.engine.handle(messages, { transport: 'websocket', connection, headers: {} });
       if (replies.length > 0) sendText(JSON.stringify(core.outgoing(replies)));

@@ -128,6 +128,8 @@ export function iframeBatches(text: string): Message[][] {
 export interface Socket {
   ws: WebSocket;
   batches: Message[][];
+  /** The same batches as the text frames that carried them. */
+  texts: string[];
   send(messages: Message[]): void;
   closed: Promise<{ code: number }>;
 }
@@ -140,10 +142,14 @@ export function openSocket(url: string, headers: Record<string, string> = {}): P
     const socket: Socket = {
       ws,
       batches: [],
+      texts: [],
       send: (messages) => ws.send(JSON.stringify(messages)),
       closed: new Promise((r) => ws.on('close', (code) => r({ code }))),
     };
-    ws.on('message', (data) => socket.batches.push(JSON.parse(String(data)) as Message[]));
+    ws.on('message', (data) => {
+      socket.texts.push(String(data));
+      socket.batches.push(JSON.parse(String(data)) as Message[]);
+    });
     ws.on('open', () => resolve(socket));
     ws.on('error', reject);
     ws.on('unexpected-response', (_req, res) => reject(new Error(`status ${res.statusCode}`)));

@@ -1,0 +1,84 @@
+/**
+ * The JSON text of the frames the engine writes, built so that a message shared
+ * by every recipient of a publish is serialised once, not once per recipient
+ * (#5): its text is kept beside it, and each recipient's frame joins those texts
+ * into an array, with `ext.seq` spliced in for ack clients. The bytes are
+ * exactly what `JSON.stringify` of the same batch gives
+ * (test/server/frame-text.test.ts pins that).
+ */
+import type { Message } from '../protocol/message.js';
+import type { BacklogEntry } from './store.js';
+
+// JSON texts of delivered messages: shared by every recipient, never mutated once enqueued.
+const texts = new WeakMap<Message, string>();
+
+/** A delivered message's JSON text, serialised on first use and kept as long as the message. */
+function messageText(message: Message): string {
+  let text = texts.get(message);
+  if (text === undefined) texts.set(message, (text = JSON.stringify(message)));
+  return text;
+}
+
+/** A backlog entry as written to an ack client: its seq in `ext`. */
+function withSeq(entry: BacklogEntry): Message {
+  return { ...entry.message, ext: { ...entry.message.ext, seq: entry.seq } };
+}
+
+/**
+ * `JSON.stringify(withSeq(entry))` without serialising the message again: the
+ * spread puts a new `ext` last, so it is the shared text with
+ * `,"ext":{"seq":N}` before its closing brace. A message with an `ext` key of
+ * its own (rare: an outgoing extension set one) keeps it where it is, so that
+ * one is serialised whole.
+ */
+function seqText(entry: BacklogEntry): string {
+  if ('ext' in entry.message) return JSON.stringify(withSeq(entry));
+  const text = messageText(entry.message);
+  return `${text.slice(0, -1)},"ext":{"seq":${entry.seq}}}`;
+}
+
+/** The longest `ext.seq` a message can gain in an ack client's frame (a safe-integer seq). */
+const SEQ_EXT = `,"ext":{"seq":${Number.MAX_SAFE_INTEGER}}`.length;
+
+/** True when `message` fits, alone, in a frame of `chars` characters, for any client (the engine refuses publishes that do not). */
+export const fitsInFrame = (message: Message, chars: number): boolean => messageText(message).length + SEQ_EXT + 2 <= chars;
+
+/**
+ * The texts of the leading entries that fit in one frame of `chars` characters
+ * (at least one always goes). A client refuses a frame over its own limit
+ * (cometkit's `maxMessageChars`) and, with ack, would be sent the same frame
+ * again on every reconnect: a big backlog (a long-poll that fell behind) must
+ * leave in pieces.
+ */
+export function firstFrame(entries: readonly BacklogEntry[], ack: boolean, chars: number): string[] {
+  const parts: string[] = [];
+  // `[` + parts joined by `,` + `]`: one bracket, then each part with the separator or bracket after it.
+  let total = 1;
+  for (const entry of entries) {
+    const part = ack ? seqText(entry) : messageText(entry.message);
+    if ((total += part.length + 1) > chars && parts.length > 0) break;
+    parts.push(part);
+  }
+  return parts;
+}
+
+/** A frame's text from its parts (see `firstFrame`). */
+export const frameText = (parts: readonly string[]): string => `[${parts.join(',')}]`;
+
+/**
+ * The first `count` entries as messages, for a poll's response or a `Connection`
+ * without `sendText`: ack clients get copies with `ext.seq`. Those copies are
+ * serialised per recipient again: keeping their text beside them (a WeakMap
+ * entry each) cost as much as serialising them, measured on ~200-character messages.
+ */
+export const frameMessages = (entries: readonly BacklogEntry[], count: number, ack: boolean): Message[] =>
+  entries.slice(0, count).map(ack ? withSeq : (entry) => entry.message);
+
+/**
+ * `JSON.stringify(messages)`, reusing the kept text of the shared deliveries
+ * among them (a poll's response to a client without ack); everything else is
+ * serialised here as usual.
+ * @example
+ * res.end(batchText(await engine.handle(readBatch(body), context)));
+ */
+export const batchText = (messages: readonly Message[]): string => `[${messages.map((m) => texts.get(m) ?? JSON.stringify(m)).join(',')}]`;
