@@ -12,6 +12,7 @@ export const bayeuxError = {
   badRequest: (why: string) => `400::${why}`,
   missing: (field: string) => `400:${field}:Missing required parameter`,
   forbidden: (channel: string) => `403:${channel}:Forbidden channel`,
+  overflow: (clientId: string) => `409:${clientId}:Too far behind: messages were dropped`,
   tooLarge: (channel: string) => `413:${channel.slice(0, 200)}:Message too large to deliver`,
   invalidChannel: (channel: unknown) => `405:${typeof channel === 'string' ? channel.slice(0, 200) : ''}:Invalid channel`,
 } as const;

@@ -32,8 +32,10 @@ export interface EngineOptions {
   interval?: number;
   /**
    * Most unacknowledged messages kept per ack client; one more ends the session
-   * (the client re-handshakes) rather than silently opening a gap.
-   * @default 1000
+   * (the client re-handshakes) rather than silently opening a gap. It bounds how
+   * far a client may fall behind a burst, not memory in the common case: acks
+   * trim the backlog as the client keeps up.
+   * @default 10000
    */
   backlog?: number;
   /**

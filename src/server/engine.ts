@@ -154,7 +154,7 @@ export class Engine {
   constructor(options: EngineOptions = {}) {
     this.#timeout = options.timeout ?? 30_000;
     this.#interval = options.interval ?? 0;
-    this.#backlog = Math.max(1, options.backlog ?? 1000);
+    this.#backlog = Math.max(1, options.backlog ?? 10_000);
     this.#limits = { backlog: this.#backlog, frameChars: options.maxFrameChars ?? DEFAULT_FRAME_CHARS };
     this.#sessionTimeout = options.sessionTimeout ?? 60_000;
     this.#extensions = options.extensions ?? [];
@@ -512,7 +512,8 @@ export class Engine {
     const link = this.#links.get(clientId);
     this.#links.delete(clientId);
     if (link) {
-      if (link.held) link.release(link.held);
+      // A client that fell too far behind hears why at once (its connect fails), not just a 402 next time.
+      if (link.held) link.release(link.held, [], reason === 'overflow' ? failure(link.held.reply, bayeuxError.overflow(clientId), HANDSHAKE_ADVICE) : undefined);
       if (link.connection) {
         this.#connections.delete(link.connection);
         if (link.connection !== keep) link.connection.close();

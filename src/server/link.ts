@@ -38,11 +38,11 @@ export class Link {
   }
 
   /** Answer a held connect (with `messages` after its reply, for polling). */
-  release(held: Held, messages: Message[] = []): void {
+  release(held: Held, messages: Message[] = [], reply = held.reply): void {
     if (this.held === held) this.held = null;
     this.holds.remove(held);
-    if (held.resolve) held.resolve([held.reply, ...messages]);
-    else if (held.connection && this.connection === held.connection) held.connection.send([held.reply]);
+    if (held.resolve) held.resolve([reply, ...messages]);
+    else if (held.connection && this.connection === held.connection) held.connection.send([reply]);
     held.resolve = undefined;
     held.connection = undefined;
   }

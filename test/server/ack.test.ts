@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
-import { closeAll, connect, handshake, iframeBatches, openStream, post, sseBatches, start, subscribe } from './helpers.js';
+import { closeAll, connect, handshake, iframeBatches, openSocket, openStream, post, sseBatches, start, subscribe } from './helpers.js';
 
 afterEach(closeAll);
 
@@ -127,6 +127,29 @@ describe('the ack extension', () => {
     for (let i = 1; i <= 4; i++) await comet.publish('/chat/a', i);
     expect(onDisconnect).toHaveBeenCalledWith({ clientId, reason: 'overflow' });
     expect((await connect(url, clientId, { ack: 0 })).body[0]).toMatchObject({ advice: { reconnect: 'handshake' } });
+  });
+
+  it('answers the held connect of a session it ends for overflow with why (409) and a handshake advice', async () => {
+    const { url, comet } = await start({ backlog: 4, timeout: 30_000 });
+    const clientId = await handshake(url, { ack: 'seq' });
+    await subscribe(url, clientId, '/chat/a');
+    const socket = await openSocket(url);
+    const replies = () => socket.batches.flat().filter((m) => m.channel === '/meta/connect');
+    let id = 0;
+    /** A connect that never acknowledges anything, held by the server once it answered the first. */
+    const hold = async () => {
+      socket.send([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: String(++id), ext: { ack: 0 } }]);
+      await vi.waitFor(() => expect(comet.stats().heldConnects + replies().length).toBe(id));
+    };
+    await hold();
+    await hold();
+    for (let i = 1; i <= 5; i++) {
+      await comet.publish('/chat/a', i);
+      // Half the backlog unacknowledged: the server answers the held connect early, asking for an ack; we hold another.
+      if (i < 5 && comet.stats().heldConnects === 0) await hold();
+    }
+    await vi.waitFor(() => expect(replies().at(-1)).toMatchObject({ id: String(id), successful: false, error: `409:${clientId}:Too far behind: messages were dropped`, advice: { reconnect: 'handshake' } }));
+    expect(socket.batches.flat().filter((m) => m.channel === '/chat/a').map((m) => m.data)).toEqual([1, 2, 3, 4]);
   });
 
   it('sends plain deliveries to clients without ack and drops their oldest beyond the backlog', async () => {
