@@ -1,20 +1,23 @@
 import type { Advice, Message } from '../protocol/message.js';
 
+/** An argument as echoed in an error: a client's own input, so never more than 200 characters of it. */
+const arg = (value: unknown): string => (typeof value === 'string' ? value.slice(0, 200) : '');
+
 /**
  * Bayeux error strings, `"<code>:<args>:<text>"` (Bayeux 1.0 §3.5.2). Codes
  * follow the spec's examples and Faye where they agree; clients act on
  * `advice`, not on the code (docs/wire.md).
  */
 export const bayeuxError = {
-  unknownClient: (clientId: unknown) => `402:${String(clientId ?? '')}:Unknown client`,
-  versionMismatch: (version: unknown) => `300:${String(version)}:Version mismatch`,
-  connectionTypes: (types: unknown) => `301:${String(types)}:Connection types not supported`,
+  unknownClient: (clientId: unknown) => `402:${arg(clientId)}:Unknown client`,
+  versionMismatch: (version: unknown) => `300:${arg(version)}:Version mismatch`,
+  connectionTypes: (types: string[]) => `301:${arg(types.join(','))}:Connection types not supported`,
   badRequest: (why: string) => `400::${why}`,
   missing: (field: string) => `400:${field}:Missing required parameter`,
-  forbidden: (channel: string) => `403:${channel}:Forbidden channel`,
+  forbidden: (channel: string) => `403:${arg(channel)}:Forbidden channel`,
   overflow: (clientId: string) => `409:${clientId}:Too far behind: messages were dropped`,
-  tooLarge: (channel: string) => `413:${channel.slice(0, 200)}:Message too large to deliver`,
-  invalidChannel: (channel: unknown) => `405:${typeof channel === 'string' ? channel.slice(0, 200) : ''}:Invalid channel`,
+  tooLarge: (channel: string) => `413:${arg(channel)}:Message too large to deliver`,
+  invalidChannel: (channel: unknown) => `405:${arg(channel)}:Invalid channel`,
 } as const;
 
 /** The advice that sends a client back to the handshake. */

@@ -293,7 +293,7 @@ export class Engine {
     const offered = message.supportedConnectionTypes;
     if (!offered?.length) return [reply(bayeuxError.missing('supportedConnectionTypes'))];
     if (!offered.some((type) => this.connectionTypes.includes(type))) {
-      return [reply(bayeuxError.connectionTypes(offered.join(',').slice(0, 200)))];
+      return [reply(bayeuxError.connectionTypes(offered))];
     }
     const clientId = this.#randomId();
     // Only our per-message variant: a CometD client's `ack: true` expects per-batch acks (see docs/wire.md).
@@ -402,8 +402,8 @@ export class Engine {
 
   async #publish(message: Message): Promise<Message[]> {
     const channel = message.channel;
-    if (isMeta(channel)) return [failure(message, bayeuxError.forbidden(channel.slice(0, 200)))];
-    if (!isValidChannel(channel) || isWildcard(channel)) return [failure(message, bayeuxError.invalidChannel(channel.slice(0, 200)))];
+    if (isMeta(channel)) return [failure(message, bayeuxError.forbidden(channel))];
+    if (!isValidChannel(channel) || isWildcard(channel)) return [failure(message, bayeuxError.invalidChannel(channel))];
     const clientId = message.clientId;
     if (!clientId || !(await this.#store.touch(clientId, this.#clock.now()))) {
       return [unknownClientReply(clientId, message)];

@@ -109,6 +109,20 @@ describe('long-polling', () => {
     expect(wild.body[0]).toMatchObject({ successful: false, error: '405:/chat/*:Invalid channel' });
   });
 
+  it("echoes at most 200 characters of a client's own input in an error", async () => {
+    const { url } = await start();
+    const long = '/meta/' + 'x'.repeat(1_000);
+    const clientId = await handshake(url);
+    const replies = [
+      (await post(url, [{ channel: long, clientId, data: 1 }])).body[0],
+      (await post(url, [{ channel: '/meta/subscribe', clientId, subscription: long.replace('/meta', '/bad channel') }])).body[0],
+      (await post(url, [{ channel: '/meta/connect', clientId: 'c'.repeat(1_000), connectionType: 'long-polling' }])).body[0],
+      (await post(url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: Array(500).fill('carrier-pigeon') }])).body[0],
+    ];
+    expect(replies.map((r) => r!.error!.split(':')[0])).toEqual(['403', '405', '402', '301']);
+    for (const r of replies) expect(r!.error!.split(':')[1]!.length).toBe(200);
+  });
+
   it('answers unknown clients with 402 and handshake advice', async () => {
     const { url } = await start();
     for (const channel of ['/meta/connect', '/meta/subscribe', '/chat']) {
