@@ -52,9 +52,9 @@ export interface RedisStoreOptions {
 const RECENT_IDS = 32;
 /**
  * Most recipients per `ENQUEUE` script. Redis serves no one else while a script
- * runs, and one recipient costs ~5 calls, ~8 µs (measured on a small VM): 1,000
- * recipients block Redis for ~8 ms, under its default slowlog threshold (10 ms),
- * where one script for 10k would block it for ~80 ms. The chunks of a publish
+ * runs, and one recipient costs ~5 calls, 5–10 µs (measured on a 2-vCPU VM):
+ * 1,000 recipients block Redis for 5–10 ms, about Redis's default slowlog
+ * threshold, where one script for 10k would block it for ~80 ms. The chunks of a publish
  * are sent at once, so they cost about one round trip, and other clients'
  * commands run between them.
  */
