@@ -429,8 +429,8 @@ export class Engine {
   async #fanOut(message: Message): Promise<void> {
     const channel = message.channel;
     const ids = await this.#store.subscribers(channel);
-    // One promise per subscriber, not an async function each: this runs for every client on every publish.
-    const seqs = await Promise.all(ids.map((id) => this.#store.enqueue(id, message, this.#backlog)));
+    // One call for every recipient: with a shared store, a few round trips per publish, not one per client.
+    const seqs = await this.#store.enqueue(ids, message, this.#backlog);
     await Promise.all(ids.filter((_, i) => seqs[i]! < 0).map((id) => this.#remove(id, 'overflow')));
   }
 

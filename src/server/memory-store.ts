@@ -109,19 +109,8 @@ export class MemoryStore implements Store {
     return [...out];
   }
 
-  async enqueue(clientId: string, message: Message, limit: number): Promise<number> {
-    const client = this.#clients.get(clientId);
-    if (!client) return 0;
-    client.backlog ??= [];
-    if (client.backlog.length >= limit) {
-      if (client.ack) return -1;
-      client.backlog.shift();
-    }
-    const seq = ++client.seq;
-    client.backlog.push(message);
-    // A Set visits each listener once even if one unwatches another meanwhile.
-    for (const listener of this.#listeners) listener(clientId);
-    return seq;
+  async enqueue(clientIds: readonly string[], message: Message, limit: number): Promise<number[]> {
+    return clientIds.map((clientId) => this.#enqueue(clientId, message, limit));
   }
 
   async pending(clientId: string, afterSeq: number): Promise<BacklogEntry[]> {
@@ -170,6 +159,21 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     this.#listeners.clear();
+  }
+
+  #enqueue(clientId: string, message: Message, limit: number): number {
+    const client = this.#clients.get(clientId);
+    if (!client) return 0;
+    client.backlog ??= [];
+    if (client.backlog.length >= limit) {
+      if (client.ack) return -1;
+      client.backlog.shift();
+    }
+    const seq = ++client.seq;
+    client.backlog.push(message);
+    // A Set visits each listener once even if one unwatches another meanwhile.
+    for (const listener of this.#listeners) listener(clientId);
+    return seq;
   }
 
   #unindex(clientId: string, pattern: string): void {

@@ -1,8 +1,9 @@
 /**
  * The Lua scripts behind `RedisStore` (./redis-store.ts). Each `Store` call is
- * one script so it is atomic on its own, as the `Store` contract asks: two
- * processes enqueueing for one client can never hand out the same seq, and a
- * session cannot vanish between a check and a write.
+ * one script (a big `enqueue`, one per chunk of recipients) so it is atomic on
+ * its own, as the `Store` contract asks: two processes enqueueing for one client
+ * can never hand out the same seq, and a session cannot vanish between a check
+ * and a write.
  *
  * Key layout (P = the store's prefix, `cometkit:` by default; see redis-store.ts):
  *   P c:<id>:s     hash   ack (0|1), acked, seq (last seq handed out), seen (last sign of life, ms)
@@ -20,6 +21,10 @@
  * The per-client keys are passed in KEYS; scripts that must reach keys named by
  * data (pattern sets, sessions of subscribers) build them from the prefix, which
  * single-node Redis allows and Redis Cluster does not (see docs/scaling.md).
+ * `ENQUEUE` touches the keys of many clients in one script, which is fine on one
+ * Redis; a Redis Cluster would need every key of a script in one hash slot (hash
+ * tags such as `{cometkit}c:<id>:s`, i.e. everything on one shard), which is not
+ * implemented.
  */
 
 /** KEYS s, clients · ARGV ack, now, ttl, id */
@@ -83,18 +88,33 @@ for _, k in ipairs(KEYS) do
 end
 return out`;
 
-/** KEYS s, q · ARGV limit, message JSON, ttl → seq, 0 unknown client, -1 ack backlog full */
+/**
+ * KEYS s, q of each recipient, in pairs (s1, q1, s2, q2, …) · ARGV limit, message JSON, ttl
+ * → one result per pair, in order: the seq, 0 unknown client, -1 ack backlog full.
+ * One script serves many recipients (RedisStore sends them in chunks); the message
+ * travels once per script, not once per recipient.
+ */
 export const ENQUEUE = `
-local ack = redis.call('HGET', KEYS[1], 'ack')
-if not ack then return 0 end
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then
-  if ack == '1' then return -1 end
-  redis.call('ZPOPMIN', KEYS[2])
+local limit = tonumber(ARGV[1])
+local out = {}
+for i = 1, #KEYS, 2 do
+  local s, q = KEYS[i], KEYS[i + 1]
+  local ack = redis.call('HGET', s, 'ack')
+  local seq = 0
+  if ack then
+    local full = redis.call('ZCARD', q) >= limit
+    if full and ack == '1' then
+      seq = -1
+    else
+      if full then redis.call('ZPOPMIN', q) end
+      seq = redis.call('HINCRBY', s, 'seq', 1)
+      redis.call('ZADD', q, seq, seq .. ':' .. ARGV[2])
+      redis.call('PEXPIRE', q, ARGV[3])
+    end
+  end
+  out[#out + 1] = seq
 end
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('ZADD', KEYS[2], seq, seq .. ':' .. ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return seq`;
+return out`;
 
 /** KEYS s, q · ARGV seq → the new ack, or 0 when it did not move */
 export const ACKNOWLEDGE = `

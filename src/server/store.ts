@@ -7,7 +7,9 @@ import type { Message } from '../protocol/message.js';
  * so a Redis implementation can replace `MemoryStore` without touching the engine.
  *
  * Every method is async because a shared store is remote. Implementations must
- * make each call atomic on its own; the engine never needs a multi-call transaction.
+ * make each call atomic on its own for each client it touches (`enqueue` may
+ * serve its recipients in several steps); the engine never needs a multi-call
+ * transaction.
  */
 export interface Store {
   /** Create a session; `ack` says whether the client asked for the `ack` extension. */
@@ -23,12 +25,16 @@ export interface Store {
   /** Client ids subscribed to any pattern matching concrete `channel`, each once. */
   subscribers(channel: string): Promise<string[]>;
   /**
-   * Append `message` to a client's backlog and wake whoever holds its connection
-   * (see `watch`). Resolves with the message's seq; `0` for an unknown client;
-   * `-1` when an ack session already holds `limit` unacknowledged messages (a
-   * session without ack drops its oldest entry instead, as it has no redelivery).
+   * Append `message` to the backlog of every client in `clientIds` (one publish's
+   * recipients, each once) and wake whoever holds their connections (see `watch`).
+   * Resolves with one seq per id, in the order of `clientIds`: the seq the message
+   * got in that client's backlog; `0` for an unknown client; `-1` when an ack
+   * session already holds `limit` unacknowledged messages (a session without ack
+   * drops its oldest entry instead, as it has no redelivery). One call per publish,
+   * whatever the number of recipients: a shared store should cost a bounded number
+   * of round trips for it, not one per recipient.
    */
-  enqueue(clientId: string, message: Message, limit: number): Promise<number>;
+  enqueue(clientIds: readonly string[], message: Message, limit: number): Promise<number[]>;
   /** Backlog entries with seq > `afterSeq`, in seq order. */
   pending(clientId: string, afterSeq: number): Promise<BacklogEntry[]>;
   /** Drop backlog entries with seq <= `seq` (never moves the ack backwards). */

@@ -1,12 +1,14 @@
 // @vitest-environment node
 // RedisStore against a real redis-server: the Store contract (as MemoryStore
-// keeps it), atomic seqs across processes (two stores = two connections), wake-ups
-// across stores, and keys that expire by themselves when no process sweeps.
+// keeps it, test/helpers/store-contract.ts), atomic seqs across processes (two
+// stores = two connections), a publish's cost in scripts, wake-ups across stores,
+// and keys that expire by themselves when no process sweeps.
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisStore, type RedisStoreOptions } from '../../src/server/index.js';
-import type { Message } from '../../src/protocol/message.js';
+import { ENQUEUE_CHUNK } from '../../src/server/redis-store.js';
 import { startRedis, type RunningRedis } from '../helpers/redis-server.js';
+import { message, storeContract } from '../helpers/store-contract.js';
 
 let redis: RunningRedis;
 let inspect: Redis;
@@ -25,8 +27,6 @@ function pair(options: RedisStoreOptions = {}): [RedisStore, RedisStore] {
   return [store(options), store(options)];
 }
 
-const message = (n: number): Message => ({ channel: '/a/b', data: { n }, id: String(n) });
-
 beforeAll(async () => {
   redis = await startRedis();
   inspect = new Redis(redis.url);
@@ -42,57 +42,30 @@ afterAll(async () => {
 });
 
 describe('RedisStore', () => {
-  it('keeps sessions, subscriptions and wildcard lookups', async () => {
-    const [s] = pair();
-    await s.createSession('c1', { ack: true }, 10);
-    await s.createSession('c2', { ack: false }, 10);
-    expect(await s.touch('c1', 20)).toEqual({ ack: true, acked: 0 });
-    expect(await s.touch('nobody', 20)).toBeNull();
-    expect(await s.subscribe('c1', '/a/*')).toBe(true);
-    expect(await s.subscribe('c1', '/a/*')).toBeNull();
-    expect(await s.subscribe('nobody', '/a/*')).toBe(false);
-    expect(await s.subscribe('c2', '/a/**')).toBe(true);
-    expect(await s.subscribe('c2', '/a/b')).toBe(true);
-    expect((await s.subscribers('/a/b')).sort()).toEqual(['c1', 'c2']);
-    expect(await s.subscribers('/a/b/c')).toEqual(['c2']);
-    expect(await s.unsubscribe('c2', '/x')).toBeNull();
-    expect(await s.unsubscribe('c2', '/a/**')).toBe(true);
-    expect(await s.subscribers('/a/b/c')).toEqual([]);
-    expect(await s.expired(15)).toEqual(['c2']);
-    expect(await s.destroySession('c2')).toEqual(['/a/b']);
-    expect(await s.destroySession('c2')).toBeNull();
-    expect(await s.subscribers('/a/b')).toEqual(['c1']);
-  });
-
-  it('numbers a backlog, acknowledges it and bounds it', async () => {
-    const [s] = pair();
-    await s.createSession('ack', { ack: true }, 0);
-    await s.createSession('plain', { ack: false }, 0);
-    for (let n = 1; n <= 3; n++) expect(await s.enqueue('ack', message(n), 3)).toBe(n);
-    expect(await s.enqueue('ack', message(4), 3)).toBe(-1);
-    expect(await s.enqueue('nobody', message(1), 3)).toBe(0);
-    expect(await s.pending('ack', 1)).toEqual([
-      { seq: 2, message: message(2) },
-      { seq: 3, message: message(3) },
-    ]);
-    await s.acknowledge('ack', 2);
-    await s.acknowledge('ack', 1);
-    expect(await s.touch('ack', 1)).toEqual({ ack: true, acked: 2 });
-    expect((await s.pending('ack', 0)).map((e) => e.seq)).toEqual([3]);
-    // An ack beyond what was handed out never moves past the last seq.
-    await s.acknowledge('ack', 99);
-    expect(await s.touch('ack', 1)).toEqual({ ack: true, acked: 3 });
-    // Without ack there is no redelivery: the oldest entry gives way.
-    for (let n = 1; n <= 4; n++) await s.enqueue('plain', message(n), 3);
-    expect((await s.pending('plain', 0)).map((e) => e.seq)).toEqual([2, 3, 4]);
-  });
+  describe('keeps the Store contract', () => storeContract(() => pair()[0]));
 
   it('never hands out one seq twice when two processes enqueue at once', async () => {
     const [s1, s2] = pair();
     await s1.createSession('c', { ack: true }, 0);
-    const seqs = await Promise.all(Array.from({ length: 200 }, (_, n) => (n % 2 ? s1 : s2).enqueue('c', message(n), 1000)));
-    expect([...seqs].sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
-    expect((await s2.pending('c', 0)).map((e) => e.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    await s1.createSession('d', { ack: false }, 0);
+    const results = await Promise.all(Array.from({ length: 200 }, (_, n) => (n % 2 ? s1 : s2).enqueue(['c', 'd'], message(n), 1000)));
+    const all = Array.from({ length: 200 }, (_, i) => i + 1);
+    for (const [column, id] of ['c', 'd'].entries()) {
+      expect(results.map((seqs) => seqs[column]!).sort((x, y) => x - y)).toEqual(all);
+      expect((await s2.pending(id, 0)).map((e) => e.seq)).toEqual(all);
+    }
+  });
+
+  it('runs one script per ENQUEUE_CHUNK recipients of a publish', async () => {
+    const [s] = pair();
+    const ids = Array.from({ length: 2 * ENQUEUE_CHUNK + 1 }, (_, i) => `c${i}`);
+    await Promise.all(ids.map((id) => s.createSession(id, { ack: false }, 0)));
+    await s.enqueue(['nobody'], message(0), 10); // loads the script (a NOSCRIPT reply and an EVAL on first use)
+    await inspect.config('RESETSTAT');
+    expect(await s.enqueue(ids, message(1), 10)).toEqual(ids.map(() => 1));
+    const stats = (await inspect.info('commandstats')) as string;
+    expect(/^cmdstat_evalsha:calls=(\d+)/m.exec(stats)?.[1]).toBe('3');
+    expect(stats).not.toMatch(/^cmdstat_eval:/m);
   });
 
   it('remembers recent publish ids per client', async () => {
@@ -105,7 +78,7 @@ describe('RedisStore', () => {
     expect(await s1.seen('nobody', 'm1')).toBe(false);
   });
 
-  it('wakes the watchers of every store, once per enqueue turn', async () => {
+  it('wakes the watchers of every store, with one PUBLISH for all recipients of a publish', async () => {
     const [s1, s2] = pair();
     await Promise.all([s1.ready(), s2.ready()]);
     const local = vi.fn();
@@ -113,13 +86,16 @@ describe('RedisStore', () => {
     s1.watch(local);
     const stop = s2.watch(remote);
     await s1.createSession('c', { ack: true }, 0);
-    await Promise.all([s1.enqueue('c', message(1), 10), s1.enqueue('c', message(2), 10)]);
-    expect(local).toHaveBeenCalledTimes(2);
-    await vi.waitFor(() => expect(remote).toHaveBeenCalledWith('c'));
+    await s1.createSession('d', { ack: true }, 0);
+    await inspect.config('RESETSTAT');
+    await s1.enqueue(['c', 'd'], message(1), 10);
+    expect(local.mock.calls).toEqual([['c'], ['d']]);
+    await vi.waitFor(() => expect(remote.mock.calls).toEqual([['c'], ['d']]));
+    expect(await inspect.info('commandstats')).toMatch(/^cmdstat_publish:calls=1,/m);
     stop();
-    await s1.enqueue('c', message(3), 10);
+    await s1.enqueue(['c'], message(2), 10);
     await new Promise((r) => setTimeout(r, 100));
-    expect(remote.mock.calls.length).toBeLessThanOrEqual(2);
+    expect(remote).toHaveBeenCalledTimes(2);
     expect(local).toHaveBeenCalledTimes(3);
   });
 
@@ -128,7 +104,7 @@ describe('RedisStore', () => {
     const prefix = `t${prefixes}:`;
     await s.createSession('gone', { ack: true }, Date.now());
     await s.subscribe('gone', '/a/*');
-    await s.enqueue('gone', message(1), 10);
+    await s.enqueue(['gone'], message(1), 10);
     await s.seen('gone', 'p1');
     const keys = (await inspect.keys(`${prefix}c:gone:*`)).sort();
     expect(keys).toHaveLength(4);
