@@ -210,7 +210,7 @@ export class RedisStore implements Store {
     } catch (cause) {
       throw new CometError('bad_options', 'The redis option needs the ioredis package: npm install ioredis', { cause });
     }
-    const command = new RedisClass(url, { ...connection });
+    const command = new RedisClass(url, { enableAutoPipelining: true, ...connection });
     const subscriber = command.duplicate();
     // ioredis reconnects by itself; without a listener it would print every failed attempt.
     command.on('error', () => {});
