@@ -1,9 +1,7 @@
 import { expand } from '../protocol/channel.js';
 import type { Message } from '../protocol/message.js';
-import type { BacklogEntry, SessionInfo, Store } from './store.js';
+import { RECENT_IDS, type BacklogEntry, type SessionInfo, type Store } from './store.js';
 
-/** How many recent publish ids per client are remembered for de-duplication. */
-const RECENT_IDS = 32;
 /** A client's patterns are an array up to this many (a Set costs ~150 bytes even for one), a Set beyond. */
 const FEW_PATTERNS = 8;
 

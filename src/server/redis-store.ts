@@ -25,7 +25,7 @@ import { CometError } from '../errors.js';
 import { expand } from '../protocol/channel.js';
 import type { Message } from '../protocol/message.js';
 import * as lua from './redis-scripts.js';
-import type { BacklogEntry, SessionInfo, Store } from './store.js';
+import { RECENT_IDS, type BacklogEntry, type SessionInfo, type Store } from './store.js';
 
 /** Options of {@link RedisStore}; every field is optional. */
 export interface RedisStoreOptions {
@@ -48,8 +48,6 @@ export interface RedisStoreOptions {
   ttl?: number;
 }
 
-/** How many recent publish ids per client are remembered for de-duplication (as MemoryStore). */
-const RECENT_IDS = 32;
 /**
  * Most recipients per `ENQUEUE` script. Redis serves no one else while a script
  * runs, and one recipient costs ~5 calls, 5–10 µs (measured on a 2-vCPU VM):

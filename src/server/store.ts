@@ -1,5 +1,8 @@
 import type { Message } from '../protocol/message.js';
 
+/** How many recent publish ids per client a store remembers, so a publish re-sent after a reconnect is not published twice. */
+export const RECENT_IDS = 32;
+
 /**
  * The state a cluster of servers would share: sessions, subscriptions,
  * per-client backlogs and recent publish ids. The engine keeps only
@@ -39,7 +42,7 @@ export interface Store {
   pending(clientId: string, afterSeq: number): Promise<BacklogEntry[]>;
   /** Drop backlog entries with seq <= `seq` (never moves the ack backwards). */
   acknowledge(clientId: string, seq: number): Promise<void>;
-  /** Record publish id `id` for a client; `true` when it was already among the recent ones. */
+  /** Record publish id `id` for a client; `true` when it was already among the last `RECENT_IDS`. */
   seen(clientId: string, id: string): Promise<boolean>;
   /** Client ids last seen before `before`. */
   expired(before: number): Promise<string[]>;
