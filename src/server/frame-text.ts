@@ -9,13 +9,19 @@
 import type { Message } from '../protocol/message.js';
 import type { BacklogEntry } from './store.js';
 
-// JSON texts of delivered messages: shared by every recipient, never mutated once enqueued.
-const texts = new WeakMap<Message, string>();
+/**
+ * Where a delivered message keeps its JSON text: a non-enumerable symbol key,
+ * which `JSON.stringify` and object spread (`withSeq`'s copies) both skip. A
+ * WeakMap did the same at the cost of an ephemeron per message, which the GC
+ * pays for on every publish.
+ */
+const TEXT = Symbol('json');
+type WithText = Message & { [TEXT]?: string };
 
 /** A delivered message's JSON text, serialised on first use and kept as long as the message. */
 function messageText(message: Message): string {
-  let text = texts.get(message);
-  if (text === undefined) texts.set(message, (text = JSON.stringify(message)));
+  let text = (message as WithText)[TEXT];
+  if (text === undefined) Object.defineProperty(message, TEXT, { value: (text = JSON.stringify(message)) });
   return text;
 }
 
@@ -81,4 +87,4 @@ export const frameMessages = (entries: readonly BacklogEntry[], count: number, a
  * @example
  * res.end(batchText(await engine.handle(readBatch(body), context)));
  */
-export const batchText = (messages: readonly Message[]): string => `[${messages.map((m) => texts.get(m) ?? JSON.stringify(m)).join(',')}]`;
+export const batchText = (messages: readonly Message[]): string => `[${messages.map((m) => (m as WithText)[TEXT] ?? JSON.stringify(m)).join(',')}]`;
