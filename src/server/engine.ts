@@ -431,7 +431,8 @@ export class Engine {
     const ids = await this.#store.subscribers(channel);
     // One call for every recipient: with a shared store, a few round trips per publish, not one per client.
     const seqs = await this.#store.enqueue(ids, message, this.#backlog);
-    await Promise.all(ids.filter((_, i) => seqs[i]! < 0).map((id) => this.#remove(id, 'overflow')));
+    const overflowed = ids.filter((_, i) => seqs[i]! < 0);
+    if (overflowed.length > 0) await Promise.all(overflowed.map((id) => this.#remove(id, 'overflow')));
   }
 
   #link(clientId: string, session: SessionInfo): Link {
