@@ -21,6 +21,11 @@ type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => v
  * The reference Bayeux server for Node: the engine plus one adapter per
  * connection type. Create it with `createServer`.
  */
+/** An 'error' listener shared by every upgrade socket (a closure each would cost memory per socket). */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 export class CometServer {
   /** The resolved options (defaults filled in). */
   readonly options: ResolvedServerOptions;
@@ -63,6 +68,9 @@ export class CometServer {
     };
     const onUpgrade: UpgradeListener = (req, socket, head) => {
       if (this.#owns(req)) {
+        // Node hands an upgrade's socket over without an error handler: a client resetting a
+        // refused (or any) upgrade would otherwise crash the process with an uncaught ECONNRESET.
+        socket.on('error', destroyOnError);
         if (this.#closed) return void socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         if (!this.#offers('websocket')) return void socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return this.#websocket.upgrade(req, socket, head);

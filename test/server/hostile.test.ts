@@ -1,5 +1,6 @@
 // @vitest-environment node
-import { afterEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { closeAll, connect, handshake, post, start, subscribe } from './helpers.js';
 
 afterEach(closeAll);
@@ -26,6 +27,37 @@ describe('hostile input', () => {
     expect(res.status).toBe(400);
     expect(res.body).toEqual([{ channel: '/meta/unknown', successful: false, error: expect.stringMatching(/^400::Expected /) }]);
     await stillServes(url);
+  });
+
+  it.each([
+    ['refused for its Origin (403)', { allowedOrigins: ['https://app.example'] }],
+    ['refused because WebSocket is not offered (400)', { connectionTypes: ['long-polling'] }],
+  ] as const)('survives a client that resets an upgrade %s, every time', async (_name, options) => {
+    const { url, port } = await start(options);
+    // Node hands an upgrade's socket over without its own error handler: an unhandled ECONNRESET would end the process.
+    const crashes = vi.fn();
+    process.on('uncaughtException', crashes);
+    try {
+      for (let i = 0; i < 20; i++) {
+        await new Promise<void>((resolve) => {
+          const socket = net.connect(port, '127.0.0.1', () => {
+            socket.write(
+              'GET /cometd HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+                'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: https://evil.example\r\n\r\n',
+            );
+          });
+          socket.once('data', () => {
+            socket.resetAndDestroy();
+            resolve();
+          });
+        });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      expect(crashes).not.toHaveBeenCalled();
+      await stillServes(url);
+    } finally {
+      process.off('uncaughtException', crashes);
+    }
   });
 
   it('answers a body over maxBodyBytes with 413', async () => {
