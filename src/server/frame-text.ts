@@ -72,13 +72,13 @@ export function firstFrame(entries: readonly BacklogEntry[], ack: boolean, chars
 export const frameText = (parts: readonly string[]): string => `[${parts.join(',')}]`;
 
 /**
- * The first `count` entries as messages, for a poll's response or a `Connection`
- * without `sendText`: ack clients get copies with `ext.seq`. Those copies are
- * serialised per recipient again: keeping their text beside them (a WeakMap
- * entry each) cost as much as serialising them, measured on ~200-character messages.
+ * The entries `firstFrame` chose (`parts`, their texts) as messages, for a poll's
+ * response or a `Connection` without `sendText`: ack clients get copies with
+ * `ext.seq`, each keeping its part as its text, so `batchText` writes it without
+ * serialising the copy again.
  */
-export const frameMessages = (entries: readonly BacklogEntry[], count: number, ack: boolean): Message[] =>
-  entries.slice(0, count).map(ack ? withSeq : (entry) => entry.message);
+export const frameMessages = (entries: readonly BacklogEntry[], parts: readonly string[], ack: boolean): Message[] =>
+  parts.map((part, i) => (ack ? Object.defineProperty(withSeq(entries[i]!), TEXT, { value: part }) : entries[i]!.message));
 
 /**
  * `JSON.stringify(messages)`, reusing the kept text of the shared deliveries

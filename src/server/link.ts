@@ -89,9 +89,9 @@ export class Link {
         const room = poll ? limits.frameChars - JSON.stringify(poll.reply).length - 1 : limits.frameChars;
         const parts = firstFrame(pending, this.ack, room);
         this.sent = pending[parts.length - 1]!.seq;
-        if (poll) this.release(poll, frameMessages(pending, parts.length, this.ack));
+        if (poll) this.release(poll, frameMessages(pending, parts, this.ack));
         else if (connection!.sendText) connection!.sendText(frameText(parts));
-        else connection!.send(frameMessages(pending, parts.length, this.ack));
+        else connection!.send(frameMessages(pending, parts, this.ack));
         // What did not fit goes in the next frame: on a connection at once, on a poll with the next connect.
         if (parts.length < pending.length && !poll) this.#again = true;
         if (!this.ack) await store.acknowledge(this.clientId, this.sent);

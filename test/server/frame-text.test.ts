@@ -35,9 +35,9 @@ describe('frame text', () => {
     const all = entries();
     const parts = firstFrame(all, ack, Number.POSITIVE_INFINITY);
     expect(frameText(parts)).toBe(before(all, ack));
-    expect(batchText(frameMessages(all, parts.length, ack))).toBe(before(all, ack));
+    expect(batchText(frameMessages(all, parts, ack))).toBe(before(all, ack));
     const reply: Message = { id: '7', channel: '/meta/connect', successful: true, advice: { timeout: 0 } };
-    expect(batchText([reply, ...frameMessages(all, parts.length, ack)])).toBe(`[${JSON.stringify(reply)},${before(all, ack).slice(1)}`);
+    expect(batchText([reply, ...frameMessages(all, parts, ack)])).toBe(`[${JSON.stringify(reply)},${before(all, ack).slice(1)}`);
   });
 
   it('fills a frame up to its exact length and never sends an empty one', () => {
