@@ -13,10 +13,10 @@
 // browser (a DOM, postMessage between frames) and is covered by test/browser.
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createClient, type CometClient, type CometError, type TransportName } from '../../src/index.js';
+import { createClient, type CometError, type TransportName } from '../../src/index.js';
 import { MemoryStore } from '../../src/server/index.js';
 import { chaosSeed, DEFAULT_RATES, startChaosProxy, type ChaosProxy, type ChaosRates } from '../helpers/chaos-proxy.js';
-import { startServer, type RunningServer } from '../helpers/reference-server.js';
+import { fleet, startServer, type RunningServer } from '../helpers/reference-server.js';
 
 const transports: TransportName[] = ['websocket', 'sse', 'long-poll'];
 const SEED = chaosSeed();
@@ -33,15 +33,15 @@ const SERVER = { timeout: 1000 } as const;
 const INTENSITY = Number(process.env.CHAOS_INTENSITY) > 0 ? Number(process.env.CHAOS_INTENSITY) : 1;
 const RATES = Object.fromEntries(Object.entries(DEFAULT_RATES).map(([k, v]) => [k, Math.min(1, v * INTENSITY)])) as unknown as ChaosRates;
 
-const servers: RunningServer[] = [];
+const { servers, clients, stop } = fleet();
 const proxies: ChaosProxy[] = [];
-const clients: CometClient[] = [];
 
 afterEach(async () => {
   for (const p of proxies) p.calm();
+  // Clients go first, then the proxies between them and the servers, then the servers.
   await Promise.all(clients.splice(0).map((c) => c.disconnect()));
   await Promise.all(proxies.splice(0).map((p) => p.close()));
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
+  await stop();
 });
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

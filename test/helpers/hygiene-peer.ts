@@ -20,6 +20,8 @@
  *
  * Extend by adding a fault next to `cut()` (e.g. refusing a transport).
  */
+import { expect, vi } from 'vitest';
+import type { CometClient } from '../../src/index.js';
 import { Engine, MemoryStore, readBatch, unknownClientReply, type Connection, type EngineOptions } from '../../src/server/engine.js';
 import type { Message } from '../../src/protocol/message.js';
 import type { Platform } from '../../src/platform.js';
@@ -275,4 +277,19 @@ export function startPeer(options: EngineOptions = {}): Peer {
 function respond(status: number, text: string): Response {
   // The SDK reads only these; a real Response costs more than the whole cycle.
   return { ok: status >= 200 && status < 300, status, statusText: '', text: async () => text } as Response;
+}
+
+/**
+ * Connect `client` and subscribe it to `/tick`: `got` is what it received, and
+ * `delivered(n)` publishes `n` and waits until the client has it.
+ */
+export async function ticking(peer: Peer, client: CometClient): Promise<{ got: number[]; delivered(n: number): Promise<void> }> {
+  const got: number[] = [];
+  await client.connect();
+  await client.subscribe<number>('/tick', (n) => got.push(n)).ready;
+  const delivered = async (n: number) => {
+    await peer.engine.publish('/tick', n);
+    await vi.waitFor(() => expect(got.at(-1)).toBe(n), { interval: 1 });
+  };
+  return { got, delivered };
 }

@@ -3,6 +3,7 @@
 // call it in afterEach/afterAll. Extend by passing more ServerOptions.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { CometClient } from '../../src/index.js';
 import { createServer, type CometServer, type ServerOptions } from '../../src/server/index.js';
 
 export interface RunningServer {
@@ -27,6 +28,24 @@ export async function startServer(options: ServerOptions = {}, port = 0): Promis
       await comet.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * The servers and clients one test file starts, to be ended after each test:
+ * push onto `servers` and `clients`, and register `afterEach(stop)`. Clients
+ * disconnect first, so no client sees its server vanish during teardown.
+ */
+export function fleet(): { servers: RunningServer[]; clients: CometClient[]; stop(): Promise<void> } {
+  const servers: RunningServer[] = [];
+  const clients: CometClient[] = [];
+  return {
+    servers,
+    clients,
+    async stop() {
+      await Promise.all(clients.splice(0).map((c) => c.disconnect()));
+      await Promise.all(servers.splice(0).map((s) => s.stop()));
     },
   };
 }

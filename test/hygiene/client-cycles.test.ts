@@ -14,7 +14,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createClient, type CometClient, type TransportName } from '../../src/index.js';
 import { countingPlatform, fakeWindow, NOTHING, settled } from '../helpers/hygiene-platform.js';
-import { PEER_URL, startPeer, type Peer } from '../helpers/hygiene-peer.js';
+import { PEER_URL, startPeer, ticking, type Peer } from '../helpers/hygiene-peer.js';
 
 const TRANSPORTS: TransportName[] = ['websocket', 'sse', 'long-poll'];
 
@@ -79,13 +79,7 @@ describe.each(TRANSPORTS)('%s transport', (transport) => {
   it('holds what a fresh connection holds after 1,000 reconnects, and nothing once disconnected', async () => {
     const { peer, counter, make } = setup(transport);
     const client = make();
-    const got: number[] = [];
-    await client.connect();
-    await client.subscribe<number>('/tick', (n) => got.push(n)).ready;
-    const delivered = async (n: number) => {
-      await peer.engine.publish('/tick', n);
-      await vi.waitFor(() => expect(got.at(-1)).toBe(n), { interval: 1 });
-    };
+    const { got, delivered } = await ticking(peer, client);
     await delivered(-1);
     const fresh = await settled(counter);
     expect(fresh).toMatchObject({ sockets: transport === 'websocket' ? 1 : 0, streams: transport === 'sse' ? 1 : 0, listeners: 1 });

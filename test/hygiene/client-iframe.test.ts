@@ -14,7 +14,7 @@
 import { afterEach, expect, it, vi } from 'vitest';
 import { createClient, type CometClient } from '../../src/index.js';
 import { countingPlatform, NOTHING, settled } from '../helpers/hygiene-platform.js';
-import { PEER_URL, startPeer, type Peer } from '../helpers/hygiene-peer.js';
+import { PEER_URL, startPeer, ticking, type Peer } from '../helpers/hygiene-peer.js';
 
 let peer: Peer | undefined;
 let frames: { stop(): void; readonly opened: number } | undefined;
@@ -66,13 +66,7 @@ it('leaves no iframe, window listener, timer or request after 60 iframe cycles',
 it('holds one iframe and two window listeners after 100 stream reopens, and nothing once disconnected', async () => {
   const { peer, counter, make, frames } = setup();
   const client = make();
-  const got: number[] = [];
-  await client.connect();
-  await client.subscribe<number>('/tick', (n) => got.push(n)).ready;
-  const delivered = async (n: number) => {
-    await peer.engine.publish('/tick', n);
-    await vi.waitFor(() => expect(got.at(-1)).toBe(n), { interval: 1 });
-  };
+  const { got, delivered } = await ticking(peer, client);
   await delivered(-1);
   const fresh = await settled(counter);
   // One frame; the `online` listener and the frame's `message` listener.

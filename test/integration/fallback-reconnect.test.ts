@@ -1,15 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createClient, type CometClient, type TransportName } from '../../src/index.js';
-import { startServer, type RunningServer } from '../helpers/reference-server.js';
+import { createClient, type TransportName } from '../../src/index.js';
+import { fleet, startServer } from '../helpers/reference-server.js';
 
-const servers: RunningServer[] = [];
-const clients: CometClient[] = [];
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.disconnect()));
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
-});
+const { servers, clients, stop } = fleet();
+afterEach(stop);
 
 async function server(port = 0) {
   const s = await startServer({}, port);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createClient, type CometClient, type TransportName } from '../../src/index.js';
+import { createClient, type TransportName } from '../../src/index.js';
 import { fayeClient, stopFaye } from '../helpers/faye-server.js';
-import { startServer, type RunningServer } from '../helpers/reference-server.js';
+import { fleet, startServer } from '../helpers/reference-server.js';
 
 // Faye 1.4.3's own Node client against cometkit's reference server. Faye's
 // Node client handshakes over long-polling and then takes a WebSocket when one
@@ -9,13 +9,11 @@ import { startServer, type RunningServer } from '../helpers/reference-server.js'
 // other end of each exchange, so both directions cross implementations.
 const fayeTransports = ['websocket', 'long-polling'] as const;
 
-const servers: RunningServer[] = [];
-const clients: CometClient[] = [];
+const { servers, clients, stop } = fleet();
 
 afterEach(async () => {
   await stopFaye();
-  await Promise.all(clients.splice(0).map((c) => c.disconnect()));
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
+  await stop();
 });
 
 async function server(port = 0) {

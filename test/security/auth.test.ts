@@ -1,9 +1,9 @@
 // @vitest-environment node
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { authTokenExtension, createClient, type CometClient, type CometError, type TransportName } from '../../src/index.js';
+import { authTokenExtension, createClient, type CometError, type TransportName } from '../../src/index.js';
 import type { Message } from '../../src/protocol/message.js';
 import type { Extension } from '../../src/server/index.js';
-import { startServer, type RunningServer } from '../helpers/reference-server.js';
+import { fleet, startServer } from '../helpers/reference-server.js';
 
 // Authentication the documented way: the SDK's authTokenExtension puts a token
 // in `ext.authToken` of handshakes, subscribes and publishes; a server extension
@@ -11,12 +11,8 @@ import { startServer, type RunningServer } from '../helpers/reference-server.js'
 // clear, typed error and be in the right state afterwards.
 const TOKENS: Record<string, string[]> = { reader: ['/news/**'], admin: ['/news/**', '/admin/**'] };
 
-const servers: RunningServer[] = [];
-const clients: CometClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.disconnect()));
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
-});
+const { servers, clients, stop } = fleet();
+afterEach(stop);
 
 /** Every message the server's extension saw, and the extension itself. */
 function auth() {

@@ -3,8 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import { EventSource } from 'eventsource';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket as WsWebSocket } from 'ws';
-import { createClient, type CometClient, type Platform, type TransportName } from '../../src/index.js';
-import { startServer, type RunningServer } from '../helpers/reference-server.js';
+import { createClient, type Platform, type TransportName } from '../../src/index.js';
+import { fleet, startServer } from '../helpers/reference-server.js';
 
 // allowedOrigins, driven through the SDK: in Node nothing adds an Origin, so the
 // client is handed host objects that send the Origin a browser page would — on
@@ -15,13 +15,8 @@ import { startServer, type RunningServer } from '../helpers/reference-server.js'
 const APP = 'https://app.example';
 const EVIL = 'https://evil.example';
 
-const servers: RunningServer[] = [];
-const clients: CometClient[] = [];
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.disconnect()));
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
-});
+const { servers, clients, stop } = fleet();
+afterEach(stop);
 
 /** A WebSocket whose upgrade carries `origin`, as a page on that origin would send. */
 const socketFrom = (origin: string) =>
