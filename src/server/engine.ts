@@ -211,7 +211,11 @@ export class Engine {
     this.#store.touch(clientId, this.#clock.now()).catch(() => {});
   }
 
-  /** Publish from the server to every subscriber of `channel`. */
+  /**
+   * Publish from the server to every subscriber of `channel`. Rejects with a
+   * CometError: `bad_channel`, `too_large`, or `publish_failed` when the store
+   * failed (Redis unreachable: `cause` says why).
+   */
   async publish(channel: string, data: unknown): Promise<void> {
     if (!isValidChannel(channel) || isWildcard(channel) || isMeta(channel) || isService(channel)) {
       throw new CometError('bad_channel', `Expected a concrete broadcast channel but got ${JSON.stringify(channel)}`);
@@ -221,7 +225,9 @@ export class Engine {
     if (!fitsInFrame(message, this.#limits.frameChars)) {
       throw new CometError('too_large', `Expected a message that fits in maxFrameChars (${this.#limits.frameChars}) on ${channel}`);
     }
-    await this.#fanOut(message);
+    await this.#fanOut(message).catch((cause: unknown) => {
+      throw new CometError('publish_failed', `The store failed to queue a message on ${channel}`, { cause });
+    });
   }
 
   /** What this process holds right now: sessions, open connections by type, held connects. */

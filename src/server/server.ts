@@ -88,7 +88,11 @@ export class CometServer {
     this.#heartbeat.unref();
   }
 
-  /** Publish `data` on `channel` to every subscriber. Resolves once it is queued for each. */
+  /**
+   * Publish `data` on `channel` to every subscriber. Resolves once it is queued for
+   * each; rejects with a CometError: `bad_channel`, `too_large`, or `publish_failed`
+   * (the store failed, e.g. Redis unreachable; see `cause`).
+   */
   publish(channel: string, data: unknown): Promise<void> {
     return this.#engine.publish(channel, data);
   }

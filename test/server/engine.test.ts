@@ -6,7 +6,7 @@
  * and the msw mock server both rely on.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Engine, type Connection } from '../../src/server/engine.js';
+import { Engine, MemoryStore, type Connection } from '../../src/server/engine.js';
 import type { Message } from '../../src/protocol/message.js';
 
 let engine: Engine;
@@ -76,5 +76,18 @@ describe('Engine', () => {
     await engine.publish('/a', 'x');
     await vi.waitFor(() => expect(socket.batches[1]).toEqual([expect.objectContaining({ channel: '/a', data: 'x' })]));
     await vi.waitFor(() => expect(socket.batches[2]).toEqual([expect.objectContaining({ channel: '/meta/connect', id: '4' })]));
+  });
+});
+
+describe('engine.publish', () => {
+  it('rejects with publish_failed, the cause attached, when the store fails (Redis unreachable)', async () => {
+    const down = new Error('Connection is closed.');
+    const store = new (class extends MemoryStore {
+      override async subscribers(): Promise<string[]> {
+        throw down;
+      }
+    })();
+    engine = new Engine({ store });
+    await expect(engine.publish('/a', 1)).rejects.toMatchObject({ name: 'CometError', code: 'publish_failed', cause: down });
   });
 });
