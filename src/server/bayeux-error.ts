@@ -11,6 +11,7 @@ const arg = (value: unknown): string => (typeof value === 'string' ? value.slice
 export const bayeuxError = {
   unknownClient: (clientId: unknown) => `402:${arg(clientId)}:Unknown client`,
   versionMismatch: (version: unknown) => `300:${arg(version)}:Version mismatch`,
+  connectionType: (type: string) => `301:${arg(type)}:Connection type not supported`,
   connectionTypes: (types: string[]) => `301:${arg(types.join(','))}:Connection types not supported`,
   badRequest: (why: string) => `400::${why}`,
   missing: (field: string) => `400:${field}:Missing required parameter`,

@@ -325,7 +325,7 @@ export class Engine {
     const type = message.connectionType;
     if (!type) return [failure(message, bayeuxError.missing('connectionType'))];
     if (!this.connectionTypes.includes(type)) {
-      return [failure(message, `301:${type.slice(0, 100)}:Connection type not supported`)];
+      return [failure(message, bayeuxError.connectionType(type))];
     }
     const link = this.#link(clientId, session);
     const from = await this.#acknowledge(link, session.acked, message.ext?.ack);

@@ -118,8 +118,9 @@ describe('long-polling', () => {
       (await post(url, [{ channel: '/meta/subscribe', clientId, subscription: long.replace('/meta', '/bad channel') }])).body[0],
       (await post(url, [{ channel: '/meta/connect', clientId: 'c'.repeat(1_000), connectionType: 'long-polling' }])).body[0],
       (await post(url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: Array(500).fill('carrier-pigeon') }])).body[0],
+      (await post(url, [{ channel: '/meta/connect', clientId, connectionType: 'p'.repeat(1_000) }])).body[0],
     ];
-    expect(replies.map((r) => r!.error!.split(':')[0])).toEqual(['403', '405', '402', '301']);
+    expect(replies.map((r) => r!.error!.split(':')[0])).toEqual(['403', '405', '402', '301', '301']);
     for (const r of replies) expect(r!.error!.split(':')[1]!.length).toBe(200);
   });
 
