@@ -517,8 +517,8 @@ export class CometClient {
     if (this.#state === 'closed') return Promise.reject(closed());
     const id = this.#id();
     return new Promise<Message>((resolve, reject) => {
-      // Checked now to fail fast (a throw here rejects), and again as sent (#flush), once extensions have added their fields.
-      checkSize(JSON.stringify(message), this.#o.maxMessageChars);
+      // #flush checks it as sent, once extensions have added their fields; offline, fail fast too (a throw here rejects).
+      if (!this.#active) checkSize(JSON.stringify(message), this.#o.maxMessageChars);
       this.#pending.set(id, { message: { ...message, id }, code, resolve, reject });
       if (this.#state === 'disconnected') void this.connect();
       if (!this.#flushing) {

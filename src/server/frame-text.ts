@@ -18,10 +18,16 @@ import type { BacklogEntry } from './store.js';
 const TEXT = Symbol('json');
 type WithText = Message & { [TEXT]?: string };
 
-/** A delivered message's JSON text, serialised on first use and kept as long as the message. */
-function messageText(message: Message): string {
+/** `message` keeping `text`, which must be exactly `JSON.stringify(message)` (e.g. what it was parsed from). */
+export const keepText = <M extends Message>(message: M, text: string): M => Object.defineProperty(message, TEXT, { value: text });
+
+/**
+ * A message's JSON text, serialised on first use and kept as long as the message.
+ * Only for messages no one changes afterwards: deliveries once enqueued, replies once extended.
+ */
+export function messageText(message: Message): string {
   let text = (message as WithText)[TEXT];
-  if (text === undefined) Object.defineProperty(message, TEXT, { value: (text = JSON.stringify(message)) });
+  if (text === undefined) keepText(message, (text = JSON.stringify(message)));
   return text;
 }
 
@@ -78,7 +84,7 @@ export const frameText = (parts: readonly string[]): string => `[${parts.join(',
  * serialising the copy again.
  */
 export const frameMessages = (entries: readonly BacklogEntry[], parts: readonly string[], ack: boolean): Message[] =>
-  parts.map((part, i) => (ack ? Object.defineProperty(withSeq(entries[i]!), TEXT, { value: part }) : entries[i]!.message));
+  parts.map((part, i) => (ack ? keepText(withSeq(entries[i]!), part) : entries[i]!.message));
 
 /**
  * `JSON.stringify(messages)`, reusing the kept text of the shared deliveries

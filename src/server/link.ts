@@ -1,6 +1,6 @@
 import type { Message } from '../protocol/message.js';
 import type { Connection } from './connection.js';
-import { firstFrame, frameMessages, frameText } from './frame-text.js';
+import { firstFrame, frameMessages, frameText, messageText } from './frame-text.js';
 import type { Held, Holds } from './holds.js';
 import type { Store } from './store.js';
 
@@ -85,8 +85,8 @@ export class Link {
         const poll = this.held?.resolve ? this.held : null;
         const connection = this.connection;
         if (!poll && !connection) continue;
-        // A poll's response carries its connect reply too.
-        const room = poll ? limits.frameChars - JSON.stringify(poll.reply).length - 1 : limits.frameChars;
+        // A poll's response carries its connect reply too (its text is kept: the response reuses it).
+        const room = poll ? limits.frameChars - messageText(poll.reply).length - 1 : limits.frameChars;
         const parts = firstFrame(pending, this.ack, room);
         this.sent = pending[parts.length - 1]!.seq;
         if (poll) this.release(poll, frameMessages(pending, parts, this.ack));

@@ -24,6 +24,7 @@ import type { Redis } from 'ioredis';
 import { CometError } from '../errors.js';
 import { expand } from '../protocol/channel.js';
 import type { Message } from '../protocol/message.js';
+import { keepText, messageText } from './frame-text.js';
 import * as lua from './redis-scripts.js';
 import { RECENT_IDS, type BacklogEntry, type SessionInfo, type Store } from './store.js';
 
@@ -131,7 +132,8 @@ export class RedisStore implements Store {
 
   async enqueue(clientIds: readonly string[], message: Message, limit: number): Promise<number[]> {
     if (clientIds.length === 0) return [];
-    const json = JSON.stringify(message);
+    // The engine measured the delivery already (fitsInFrame): its text is kept.
+    const json = messageText(message);
     const chunks: Promise<unknown>[] = [];
     for (let start = 0; start < clientIds.length; start += ENQUEUE_CHUNK) {
       const keys: string[] = [];
@@ -234,7 +236,8 @@ export class RedisStore implements Store {
   #parse(json: string): Message {
     let message = this.#parsed.get(json);
     if (!message) {
-      message = JSON.parse(json) as Message;
+      // Parsed from its own JSON text: keep it, so frames reuse it instead of serialising the copy again.
+      message = keepText(JSON.parse(json) as Message, json);
       if (this.#parsed.size >= PARSED_CACHE) this.#parsed.delete(this.#parsed.keys().next().value!);
       this.#parsed.set(json, message);
     }

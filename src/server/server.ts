@@ -17,15 +17,15 @@ import { WebSocketTransport } from './websocket.js';
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
-/**
- * The reference Bayeux server for Node: the engine plus one adapter per
- * connection type. Create it with `createServer`.
- */
 /** An 'error' listener shared by every upgrade socket (a closure each would cost memory per socket). */
 function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
+/**
+ * The reference Bayeux server for Node: the engine plus one adapter per
+ * connection type. Create it with `createServer`.
+ */
 export class CometServer {
   /** The resolved options (defaults filled in). */
   readonly options: ResolvedServerOptions;

@@ -41,8 +41,7 @@ export function postHandler(core: MockCore, url: string): HttpHandler {
     try {
       messages = readBatch(await request.text());
     } catch (error) {
-      const reply = errorBatch(bayeuxError.badRequest((error as Error).message))[0]!;
-      return HttpResponse.json([reply], { status: 400 });
+      return HttpResponse.json(errorBatch(bayeuxError.badRequest((error as Error).message)), { status: 400 });
     }
     // Only a long-polling connect is itself the receive channel; the connect POST of a
     // streaming type passes even when its stream is blocked (that is how clients notice).

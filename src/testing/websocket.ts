@@ -52,7 +52,7 @@ export function websocketHandler(core: MockCore, wsUrl: string): WebSocketHandle
         connection = core.connection('websocket', sendText, () => client.close(1000, ''));
       }
       const replies = await connection.engine.handle(messages, { transport: 'websocket', connection, headers: {} });
-      if (replies.length > 0) sendText(JSON.stringify(core.outgoing(replies)));
+      if (replies.length > 0) connection.send(replies);
     };
     client.addEventListener('message', (event) => {
       let messages: Message[];
