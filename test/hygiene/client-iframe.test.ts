@@ -66,7 +66,7 @@ it('leaves no iframe, window listener, timer or request after 60 iframe cycles',
 it('holds one iframe and two window listeners after 100 stream reopens, and nothing once disconnected', async () => {
   const { peer, counter, make, frames } = setup();
   const client = make();
-  const { got, delivered } = await ticking(peer, client);
+  const { delivered } = await ticking(peer, client);
   await delivered(-1);
   const fresh = await settled(counter);
   // One frame; the `online` listener and the frame's `message` listener.

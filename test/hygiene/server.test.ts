@@ -188,10 +188,6 @@ describe.each<TransportName>(['websocket', 'sse', 'long-poll'])('the SDK on %s',
     }
     const left = await settledNow();
     // One handshake per client: none re-handshakes on its way out and leaves a session behind.
-    // (Fails on websocket today: the held connect released by /meta/disconnect makes the link send
-    // another connect before the disconnect reply arrives; its 402 triggers a new handshake whose
-    // session nobody ends until the sweep. In-process, both replies land on one tick: only real
-    // sockets show it.)
     expect({ handshakes, errors }).toEqual({ handshakes: 100, errors: [] });
     expect(left).toEqual(NOTHING);
     await vi.waitFor(async () => expect(await serverCounts()).toEqual(BASELINE));

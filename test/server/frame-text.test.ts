@@ -121,6 +121,12 @@ describe('the server', () => {
       }),
     );
   const deliveries = (batch: Message[]) => batch.length > 0 && batch.every((m) => !m.channel.startsWith('/meta/'));
+  /** The bytes match `expected`, which is built from what arrived: pin what arrived too. */
+  const expectBoth = (batches: Message[][]) =>
+    expect(batches.flat().filter((m) => !m.channel.startsWith('/meta/')).map((m) => [m.channel, m.data, m.ext?.seq])).toEqual([
+      ['/plain', TRICKY, 1],
+      ['/tagged', TRICKY, 2],
+    ]);
 
   it('writes the same bytes as before over a WebSocket', async () => {
     const { url, clientId, publish } = await setup();
@@ -130,6 +136,7 @@ describe('the server', () => {
     await publish();
     await vi.waitFor(() => expect(socket.batches.filter(deliveries).flat()).toHaveLength(2));
     for (const [i, batch] of socket.batches.entries()) if (deliveries(batch)) expect(socket.texts[i]).toBe(expected(batch));
+    expectBoth(socket.batches);
   });
 
   it('writes the same bytes as before in SSE data events', async () => {
@@ -140,6 +147,7 @@ describe('the server', () => {
     const events = () => stream.text.split('\r\n\r\n').filter((e) => e.startsWith('data: ['));
     await vi.waitFor(() => expect(events().flatMap((e) => JSON.parse(e.slice(6)) as Message[])).toHaveLength(2));
     for (const event of events()) expect(event).toBe(`data: ${expected(JSON.parse(event.slice(6)) as Message[])}`);
+    expectBoth(events().map((e) => JSON.parse(e.slice(6)) as Message[]));
   });
 
   it('writes the same bytes as before in iframe script chunks, escaped', async () => {
@@ -154,6 +162,7 @@ describe('the server', () => {
       const batch = JSON.parse(frame) as Message[];
       if (deliveries(batch)) expect(chunk).toBe(iframeChunk(expected(batch)));
     }
+    expectBoth(chunks().map((c) => JSON.parse(c.frame) as Message[]));
     expect(stream.text).not.toMatch(/<\/script>[^\n]/i);
   });
 
@@ -170,5 +179,6 @@ describe('the server', () => {
     const [reply, ...batch] = JSON.parse(text) as Message[];
     expect(batch).toHaveLength(2);
     expect(text).toBe(`[${JSON.stringify(reply)},${expected(batch).slice(1)}`);
+    expectBoth([batch]);
   });
 });

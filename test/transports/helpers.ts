@@ -37,7 +37,7 @@ export function context(overrides: Partial<TransportContext> = {}, platform: Par
     headers: {},
     ack: () => 0,
     ...overrides,
-  } as TransportContext;
+  } satisfies TransportContext;
 }
 
 /** The channels of every batch delivered so far, flattened in delivery order. */
