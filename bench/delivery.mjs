@@ -2,16 +2,18 @@
 // Node client, each against Faye's server and against cometkit's server, same
 // message count, one server process and one client process per run; each figure
 // is the median of ROUNDS runs, alternating which client goes first.
-import { fmt, percentile, procStats, startChild, table } from './lib.mjs';
+import { fmt, now, percentile, startChild, table } from './lib.mjs';
 
 const BURST = 20_000; // messages published back to back: throughput
 const PACED = 1_000; // messages 2 ms apart: latency without queueing
 const GAP = 2;
 const WARM = 25_000; // messages back to back before measuring: both clients' JIT settles by then
 const ROUNDS = 3;
+/** What Faye reports as its transport (a Bayeux connectionType) for each of ours. */
+const CONNECTION_TYPE = { websocket: 'websocket', sse: 'eventsource', 'long-poll': 'long-polling' };
 
 async function runOne(serverUrl, server, lib, transport, channel) {
-  const client = startChild('client-child.mjs', [lib, transport, serverUrl], { flags: ['--experimental-websocket'] });
+  const client = startChild('client-child.mjs', [lib, transport, serverUrl]);
   try {
     await client.ready;
     const sub = await client.request({ cmd: 'subscribe', channel }, 30_000);
@@ -22,23 +24,26 @@ async function runOne(serverUrl, server, lib, transport, channel) {
     await server.request({ cmd: 'publish', channel, count: WARM, gap: 0 });
     await client.request({ cmd: 'collect' }, 60_000);
     await client.request({ cmd: 'arm', count: BURST, ms: 60_000 });
-    const server0 = procStats(server.pid);
-    const started = performance.timeOrigin + performance.now();
+    // The server's own process.cpuUsage() (µs), read at both ends of the same window as the wall clock.
+    const cpu0 = (await server.request({ cmd: 'stats' })).cpu;
+    const started = now();
     await server.request({ cmd: 'publish', channel, count: BURST, gap: 0 });
     const burst = await client.request({ cmd: 'collect' }, 90_000);
-    const serverMs = procStats(server.pid).cpuMs - server0.cpuMs;
+    const ended = now();
+    const cpu1 = (await server.request({ cmd: 'stats' })).cpu;
+    const serverMs = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / 1000;
     const burstMs = burst.last - started;
-    await client.request({ cmd: 'arm', count: PACED, ms: 30_000 });
+    await client.request({ cmd: 'arm', count: PACED, ms: 30_000, timed: true });
     await server.request({ cmd: 'publish', channel, count: PACED, gap: GAP });
     const paced = await client.request({ cmd: 'collect' }, 60_000);
     await client.request({ cmd: 'close' }, 10_000).catch(() => {});
     return {
       transport: sub.transport,
       throughput: burst.received / (burstMs / 1000),
-      cpuUs: burst.cpuUs,
+      cpuUs: (burst.cpuMs * 1000) / Math.max(1, burst.received),
       // Share of the burst's wall time each process was on a CPU: below ~100 % it was waiting, not the bottleneck.
-      clientBusy: (burst.cpuUs * burst.received) / 1000 / burstMs,
-      serverBusy: serverMs / burstMs,
+      clientBusy: burst.cpuMs / burstMs,
+      serverBusy: serverMs / (ended - started),
       burstReceived: burst.received,
       outOfOrder: burst.outOfOrder + paced.outOfOrder,
       p50: percentile(paced.latencies, 50),
@@ -93,6 +98,10 @@ export async function deliveryBench(log) {
         const runs = { cometkit: [], faye: [] };
         for (let round = 0; round < ROUNDS; round++) {
           for (const lib of round % 2 ? ['faye', 'cometkit'] : ['cometkit', 'faye']) {
+            if (lib === 'faye' && transport === 'sse') {
+              runs.faye.push({ unsupported: "Faye's Node client has no EventSource transport" });
+              continue;
+            }
             log(`  delivery: ${lib} client, ${transport}, ${serverKind} server, round ${round + 1}/${ROUNDS}`);
             runs[lib].push(await runOne(url, server, lib, transport, `/bench/${lib}/${transport.replace('-', '')}/${round}`));
           }
@@ -101,7 +110,7 @@ export async function deliveryBench(log) {
         const ck = results[`${serverKind}/${transport}/cometkit`];
         const fy = results[`${serverKind}/${transport}/faye`];
         const cell = (r, key, f) => (r.unsupported ? 'n/a' : r.error ? 'error' : f(r[key]));
-        const note = (r) => (r.error ? r.error.slice(0, 60) : r.unsupported ? '' : `${r.burstReceived}/${BURST}, ${r.pacedReceived}/${PACED}${r.outOfOrder ? `, ${r.outOfOrder} out of order` : ''}${r.failedRounds ? `, ${r.failedRounds} round(s) failed` : ''}${r.transport !== transport && r.transport !== transport.replace('-', 'ing') ? ` (ran ${r.transport})` : ''}`);
+        const note = (r) => (r.error ? r.error.slice(0, 60) : r.unsupported ? '' : `${r.burstReceived}/${BURST}, ${r.pacedReceived}/${PACED}${r.outOfOrder ? `, ${r.outOfOrder} out of order` : ''}${r.failedRounds ? `, ${r.failedRounds} round(s) failed` : ''}${r.transport !== transport && r.transport !== CONNECTION_TYPE[transport] ? ` (ran ${r.transport})` : ''}`);
         rows.push([
           serverKind,
           transport,

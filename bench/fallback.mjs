@@ -55,7 +55,7 @@ export async function fallbackBench(log) {
         const row = [serverKind, `WebSocket ${mode}`];
         for (const lib of ['cometkit', 'faye']) {
           log(`  first message: ${lib} client, WebSocket ${mode}, ${serverKind} server`);
-          const client = startChild('client-child.mjs', [lib, 'default', proxy.url], { flags: ['--experimental-websocket'] });
+          const client = startChild('client-child.mjs', [lib, 'default', proxy.url]);
           try {
             await client.ready;
             const r = await client.request({ cmd: 'first', channel: '/ttfm', ms: LIMIT }, LIMIT + 10_000);

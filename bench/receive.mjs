@@ -15,6 +15,7 @@
 // `node --trace-gc bench/receive.mjs | grep -c Scavenge` counts the GCs).
 import v8 from 'node:v8';
 import { CometClient, websocketTransport } from '../dist/index.mjs';
+import { percentile } from './lib.mjs';
 
 const FRAMES = Number(process.argv[2] ?? 1000);
 const ROUNDS = Number(process.argv[3] ?? 9);
@@ -82,12 +83,13 @@ function frames(withSeq) {
   return out;
 }
 
+/** Errors any client reported; a listener that threw would be caught by the client's emitter, so they are collected instead. */
+const errors = [];
+
 /** A connected client with its two subscriptions, and the socket its deliveries arrive on. */
 async function connected(counter) {
   const client = new CometClient({ url: URL_, transports: [websocketTransport], platform, rememberTransport: false, upgradeDelay: 0 });
-  client.on('error', (e) => {
-    throw e;
-  });
+  client.on('error', (e) => void errors.push(e));
   await client.connect();
   await Promise.all([client.subscribe('/bench/a', counter).ready, client.subscribe('/bench/*', counter).ready]);
   return { client, ws: socket };
@@ -113,15 +115,13 @@ function allocated(texts, feed) {
     feed(data);
     growth.push(used() - a);
   }
-  const median = (list) => list.sort((x, y) => x - y)[list.length >> 1];
   // Less what a used() call itself allocates.
-  return (median(growth) - median(probe)) / PER_FRAME;
+  return (percentile(growth, 50) - percentile(probe, 50)) / PER_FRAME;
 }
 
 function report(name, times, alloc) {
   times.sort((x, y) => x - y);
-  const median = times[times.length >> 1];
-  console.log(`${name.padEnd(16)} ${median.toFixed(0).padStart(5)} ns/msg (min ${times[0].toFixed(0).padStart(4)}, max ${times.at(-1).toFixed(0).padStart(4)})  ${alloc.toFixed(0).padStart(4)} B/msg allocated`);
+  console.log(`${name.padEnd(16)} ${percentile(times, 50).toFixed(0).padStart(5)} ns/msg (min ${times[0].toFixed(0).padStart(4)}, max ${times.at(-1).toFixed(0).padStart(4)})  ${alloc.toFixed(0).padStart(4)} B/msg allocated`);
 }
 
 /** CPU time per message of `feed` over every frame, in microseconds → ns/msg. */
@@ -153,7 +153,9 @@ async function scenario(name, texts) {
     const { client, ws } = await connected(counter);
     calls = 0;
     const t = cpu(texts, (data) => ws.onmessage({ data }));
-    if (calls !== 2 * messages || client.stats.delivered !== messages) throw new Error(`${name}: ${calls} calls, ${client.stats.delivered} delivered`);
+    if (calls !== 2 * messages || client.stats.delivered !== messages || errors.length) {
+      throw new Error(`${name}: ${calls} calls, ${client.stats.delivered} delivered, errors: ${errors.map((e) => e.code).join(', ') || 'none'}`);
+    }
     await client.disconnect();
     if (r) times.push(t);
   }

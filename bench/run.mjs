@@ -2,12 +2,15 @@
 // Faye, each client against each server), time to first message when WebSocket
 // is refused or hangs, and one server process's capacity with 1k–10k clients.
 // Everything runs on 127.0.0.1 in child processes (so each side is measured alone)
-// and every wait is bounded; about 8 minutes on a 2-core machine. Figures are
+// and every wait is bounded; about 9 minutes on a 2-core machine. Figures are
 // printed, never asserted: BENCHMARKS.md records a run and how to read it.
 //
 // Usage: npm run bench                       (builds first)
 //        node bench/run.mjs [size] [delivery] [fallback] [fanout]   (sections; default all)
 //        BENCH_JSON=out.json node bench/run.mjs   (also write raw results)
+//        BENCH_SERVER_FLAGS='--max-semi-space-size=1' node bench/run.mjs fanout   (server with V8 flags)
+//        BENCH_SNAPSHOT=/tmp/snap node bench/run.mjs fanout   (also heap snapshots of the server)
+//        node bench/receive.mjs               (the client's receive path alone)
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { deliveryBench } from './delivery.mjs';

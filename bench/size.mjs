@@ -1,27 +1,14 @@
 // Bundle sizes (min+gzip): the CDN bundle as built, and tree-shaken builds of
 // small entries (bench/entries/) with the same TypeScript settings and the same terser
 // plugin as rollup.config.mjs, plus Faye's browser client for reference.
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
 import { rollup } from 'rollup';
 import typescript from '@rollup/plugin-typescript';
+import { gzipSize } from '../scripts/gzip-size.mjs';
 import { fmt, here, table } from './lib.mjs';
 
-/**
- * min+gzip: the stricter of zlib and GNU `gzip -9` of the bytes. scripts/size.mjs (the
- * budget npm test enforces) gzips the file itself, whose header then also stores the
- * file name: its figure for the CDN bundle is 16 B higher than this table's.
- */
-function gz(code) {
-  let gnu = 0;
-  try {
-    gnu = execFileSync('gzip', ['-9c'], { input: code }).length;
-  } catch {
-    // No gzip binary: zlib's figure alone.
-  }
-  return Math.max(gnu, gzipSync(code, { level: 9 }).length);
-}
+/** min+gzip exactly as the size budget counts it (scripts/gzip-size.mjs). */
+const gz = (code) => gzipSize(code).size;
 const root = here('../');
 // The CDN build's own terser plugin (same options, same list of mangled internal names).
 const configs = (await import('../rollup.config.mjs')).default;
