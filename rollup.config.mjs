@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 // Two builds: the npm library (ESM + CJS + declarations, one chunk per entry so
 // bundlers can tree-shake transports) and the CDN bundle (one minified IIFE
 // exposing the global `cometkit`, no declarations).
-const external = [/^node:/, 'ws', 'ioredis', /^msw/, 'http', 'crypto', 'events', 'net', 'url'];
+const external = [/^node:/, 'ioredis', /^msw/, 'http', 'crypto', 'events', 'net', 'url'];
 
 export default [
   {

@@ -1,146 +1,227 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { isCometError } from '../errors.js';
 import type { Message } from '../protocol/message.js';
 import { checkRequestOrigin } from './cors.js';
 import { readBatch, type Connection, type Engine } from './engine.js';
 import { errorBatch } from './bayeux-error.js';
 import type { ResolvedServerOptions } from './options.js';
+import { closeFrame, encodeFrame, FrameError, FrameReader, OPCODE, STATUS, type FrameSink } from './websocket-frames.js';
 
 type Headers = IncomingMessage['headers'];
 
 /** What extensions see as `headers` when there are no extensions to see them. */
 const NO_HEADERS: Headers = Object.freeze({});
+/** RFC 6455 §1.3. */
+const ACCEPT_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+/** A client that does not answer our close frame within this long is cut off. */
+const CLOSE_TIMEOUT = 5_000;
+/** Frames queued behind the one being handled before the socket stops reading. */
+const MAX_WAITING = 64;
+/** Where a socket's connection is kept, so its listeners can be shared functions instead of closures per socket. */
+const CONNECTION = Symbol('cometkit.connection');
+
+/** Node hands an upgrade over as a `Duplex`; it is the request's `net.Socket` (or `tls.TLSSocket`). */
+type CometSocket = Socket & { [CONNECTION]?: SocketConnection };
+
+const enum State {
+  Open,
+  /** We sent a close frame and wait for the client's. */
+  Closing,
+  /** Close frames exchanged or the connection failed: nothing more is read or written. */
+  Closed,
+}
 
 /**
  * The `Connection` the engine writes to: one socket, frames are JSON arrays.
  * Batches from the socket are handled one at a time, in arrival order (a
  * subscribe must land before the publish sent after it).
  */
-class SocketConnection implements Connection {
+class SocketConnection implements Connection, FrameSink {
   readonly connectionType = 'websocket';
+  #state = State.Open;
+  readonly #reader: FrameReader;
   /** Frames that arrived while one was being handled; `null` when idle. */
-  #waiting: [RawData, boolean][] | null = null;
+  #waiting: string[] | null = null;
 
   constructor(
     readonly socket: CometSocket,
     readonly headers: Headers,
     readonly transport: WebSocketTransport,
-  ) {}
+  ) {
+    this.#reader = new FrameReader(transport.options.maxBodyBytes);
+  }
 
   send(messages: Message[]): void {
     this.sendText(JSON.stringify(messages));
   }
 
   sendText(frame: string): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame);
+    if (this.#state === State.Open) this.socket.write(encodeFrame(OPCODE.text, frame));
   }
 
-  close(): void {
-    // 1000: the session ended or moved to a newer socket; nothing went wrong (RFC 6455 §7.4.1).
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.close(1000, 'replaced');
+  /** 1000 by default: the session ended or moved to a newer socket; nothing went wrong (RFC 6455 §7.4.1). */
+  close(status: number = STATUS.normal, reason = 'replaced'): void {
+    if (this.#state !== State.Open) return;
+    this.#state = State.Closing;
+    this.socket.write(closeFrame(status, reason));
+    // Armed only now: a listener on every socket would cost memory on every socket.
+    this.socket.once('timeout', onTimeout);
+    this.socket.setTimeout(CLOSE_TIMEOUT);
   }
 
-  /** A frame arrived: handle it now, or after the ones before it. */
-  receive(data: RawData, isBinary: boolean): void {
-    if (this.#waiting) this.#waiting.push([data, isBinary]);
-    else void this.#run(data, isBinary);
+  /** Bytes from the socket. */
+  read(chunk: Buffer): void {
+    if (this.#state === State.Closed) return;
+    try {
+      this.#reader.read(chunk, this);
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      this.#fail(error.status, error.message);
+    }
   }
 
-  async #run(data: RawData, isBinary: boolean): Promise<void> {
+  message(data: Buffer, binary: boolean): void {
+    if (this.#state !== State.Open) return;
+    if (binary) return this.send(errorBatch('400::Expected a text frame'));
+    const text = data.toString('utf8');
+    if (!this.#waiting) return void this.#run(text);
+    // A client that sends faster than batches are handled waits in TCP, not in our memory.
+    if (this.#waiting.push(text) === MAX_WAITING) this.socket.pause();
+  }
+
+  ping(data: Buffer): void {
+    if (this.#state === State.Open) this.socket.write(encodeFrame(OPCODE.pong, data));
+  }
+
+  closing(status: number | undefined): void {
+    // Answer a close we did not start with the same status (§5.5.1); ours was answered: done.
+    if (this.#state === State.Open) this.socket.write(closeFrame(status));
+    this.#end();
+  }
+
+  /** The client half-closed TCP without a close frame. */
+  ended(): void {
+    this.#end();
+  }
+
+  #fail(status: number, reason: string): void {
+    if (this.#state === State.Open) this.socket.write(closeFrame(status, reason));
+    this.#end();
+  }
+
+  /** The server closes TCP first (§7.1.1), once what it wrote has left. */
+  #end(): void {
+    this.#state = State.Closed;
+    this.#waiting = null;
+    this.socket.destroySoon();
+  }
+
+  async #run(text: string): Promise<void> {
     this.#waiting = [];
-    let next: [RawData, boolean] | undefined = [data, isBinary];
-    while (next) {
-      await this.transport.onFrame(this, next[0], next[1]).catch(() => {});
-      next = this.#waiting.shift();
+    let next: string | undefined = text;
+    while (next !== undefined) {
+      await this.transport.onFrame(this, next).catch(() => {});
+      next = this.#waiting?.shift();
     }
     this.#waiting = null;
+    if (this.#state === State.Open && this.socket.isPaused()) this.socket.resume();
   }
 }
 
-/** A `ws` socket that knows its `Connection`, so its listeners can be shared functions instead of closures per socket. */
-class CometSocket extends WebSocket {
-  connection: SocketConnection | null = null;
+// Listeners of every upgraded socket (`this` is the socket).
+function onData(this: CometSocket, chunk: Buffer): void {
+  this[CONNECTION]?.read(chunk);
 }
 
-// Listeners of every socket (`this` is the socket; `ws` creates only `CometSocket`s here).
-function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
-  (this as CometSocket).connection?.receive(data, isBinary);
+function onEnd(this: CometSocket): void {
+  this[CONNECTION]?.ended();
 }
 
-function onClose(this: WebSocket): void {
-  const connection = (this as CometSocket).connection;
+function onTimeout(this: CometSocket): void {
+  this.destroy();
+}
+
+function onClose(this: CometSocket): void {
+  const connection = this[CONNECTION];
   if (!connection) return;
-  connection.transport.sockets.delete(connection.socket);
+  connection.transport.sockets.delete(connection);
   connection.transport.engine.detach(connection);
 }
 
-// Errors (bad frames, resets) are followed by 'close'; without a listener they would crash the process.
-function onError(): void {}
+/** The status line and headers of a refused upgrade. */
+function refuse(socket: Duplex, status: string, extra = ''): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${extra}Content-Length: 0\r\n\r\n`);
+}
 
 /**
- * WebSocket upgrades on `<path>` (the `websocket` connection type), through the
- * `ws` package in `noServer` mode so the HTTP server's other upgrade listeners
- * keep working. The upgrade's `Origin` is checked like any request's (403).
- * Per socket it keeps the `ws` objects, one `SocketConnection` and the upgrade's
- * headers (only when there are extensions to read them): 10k sockets are held
- * by one process, so nothing per socket is a closure.
+ * WebSocket upgrades on `<path>` (the `websocket` connection type), on the
+ * server's own RFC 6455 layer (websocket-frames.ts). The upgrade's `Origin` is
+ * checked like any request's (403). Per socket it keeps Node's socket, one
+ * `SocketConnection` with its `FrameReader`, and the upgrade's headers (only
+ * when there are extensions to read them): 10k sockets are held by one
+ * process, so nothing per socket is a closure.
  */
 export class WebSocketTransport {
-  readonly #wss: WebSocketServer;
-  /** Every open socket, to close them all (`ws` would track them with a closure each). */
-  readonly sockets = new Set<CometSocket>();
+  /** Every open socket's connection, to close them all. */
+  readonly sockets = new Set<SocketConnection>();
   readonly #keepHeaders: boolean;
 
   constructor(
     readonly engine: Engine,
     readonly options: ResolvedServerOptions,
   ) {
-    this.#wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: options.maxBodyBytes,
-      // Both are ws's defaults today; stated because they matter: per-socket zlib state, per-socket close closure.
-      perMessageDeflate: false,
-      clientTracking: false,
-      WebSocket: CometSocket,
-    });
     this.#keepHeaders = (options.extensions?.length ?? 0) > 0;
   }
 
-  /** Take over an upgrade request for our path. */
+  /** Take over an upgrade request for our path (the caller has given `socket` an 'error' listener). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const { allowed } = checkRequestOrigin(req, this.options.allowedOrigins);
-    if (!allowed) {
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
+    const key = req.headers['sec-websocket-key'];
+    const version = req.headers['sec-websocket-version'];
+    if (req.method !== 'GET') return refuse(socket, '405 Method Not Allowed');
+    if (req.headers.upgrade?.toLowerCase() !== 'websocket' || typeof key !== 'string' || !/^[+/0-9A-Za-z]{22}==$/.test(key)) {
+      return refuse(socket, '400 Bad Request');
     }
+    if (version !== '13' && version !== '8') return refuse(socket, '400 Bad Request', 'Sec-WebSocket-Version: 13\r\n');
+    if (!checkRequestOrigin(req, this.options.allowedOrigins).allowed) return refuse(socket, '403 Forbidden');
+    if (!socket.readable || !socket.writable) return void socket.destroy();
+    const accept = createHash('sha1').update(key + ACCEPT_GUID).digest('base64');
+    // No subprotocol of ours: like `ws`, agree to the first one offered, so a client that insists on one still connects.
+    const protocol = /^[!#$%&'*+.^`|~\w-]+/.exec(String(req.headers['sec-websocket-protocol'] ?? ''))?.[0];
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n` +
+        (protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : '') +
+        '\r\n',
+    );
     // Keep only the headers: a socket lives for hours, and the whole request object would live with it.
     // Only extensions ever read them; without any, keep nothing.
-    const headers = this.#keepHeaders ? req.headers : NO_HEADERS;
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#serve(ws as CometSocket, headers));
+    this.#serve(socket as CometSocket, this.#keepHeaders ? req.headers : NO_HEADERS, head);
   }
 
-  /** Close every socket (1001: going away) and stop accepting. */
+  /** Close every socket (1001: going away). */
   close(): void {
-    for (const ws of this.sockets) ws.close(1001, 'server closing');
-    this.#wss.close();
+    for (const connection of this.sockets) connection.close(STATUS.goingAway, 'server closing');
   }
 
-  #serve(ws: CometSocket, headers: Headers): void {
-    ws.connection = new SocketConnection(ws, headers, this);
-    this.sockets.add(ws);
-    ws.on('message', onMessage);
-    ws.on('close', onClose);
-    ws.on('error', onError);
+  #serve(socket: CometSocket, headers: Headers, head: Buffer): void {
+    const connection = new SocketConnection(socket, headers, this);
+    socket[CONNECTION] = connection;
+    this.sockets.add(connection);
+    socket.setTimeout(0);
+    socket.setNoDelay(true);
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('close', onClose);
+    if (head.length > 0) connection.read(head);
   }
 
-  /** Handle one frame from `connection`'s socket. */
-  async onFrame(connection: SocketConnection, data: RawData, isBinary: boolean): Promise<void> {
-    if (isBinary) return connection.send(errorBatch('400::Expected a text frame'));
+  /** Handle one text frame from `connection`'s socket. */
+  async onFrame(connection: SocketConnection, text: string): Promise<void> {
     let messages: Message[];
     try {
-      messages = readBatch(rawText(data));
+      messages = readBatch(text);
     } catch (error) {
       return connection.send(errorBatch(`400::${isCometError(error) ? error.message : 'Bad request'}`));
     }
@@ -152,9 +233,4 @@ export class WebSocketTransport {
       connection.send(errorBatch('500::Server error'));
     }
   }
-}
-
-function rawText(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data as ArrayBuffer).toString('utf8');
 }

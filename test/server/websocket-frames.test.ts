@@ -1,0 +1,171 @@
+// @vitest-environment node
+import fc from 'fast-check';
+import { describe, expect, it, vi } from 'vitest';
+import { closeFrame, encodeFrame, FrameError, FrameReader, OPCODE, type FrameSink } from '../../src/server/websocket-frames.js';
+import { clientFrame } from './websocket-client.js';
+
+/** A sink that records what the reader hands on. */
+function recorder() {
+  const events: (['text' | 'binary', string] | ['ping', string] | ['close', number | undefined])[] = [];
+  const sink: FrameSink = {
+    message: (data, binary) => void events.push([binary ? 'binary' : 'text', data.toString('latin1')]),
+    ping: (data) => void events.push(['ping', data.toString('latin1')]),
+    closing: (status) => void events.push(['close', status]),
+  };
+  return { events, sink };
+}
+
+/** The status of the FrameError that reading `bytes` throws, or 'none'. */
+function failure(bytes: Buffer, maxPayload = 1 << 20): number | 'none' {
+  try {
+    new FrameReader(maxPayload).read(bytes, recorder().sink);
+    return 'none';
+  } catch (error) {
+    if (!(error instanceof FrameError)) throw error;
+    return error.status;
+  }
+}
+
+describe('FrameReader', () => {
+  it.each([0, 1, 125, 126, 65_535, 65_536, 200_000])('reads a masked text frame of %i bytes', (size) => {
+    const text = 'x'.repeat(size);
+    const { events, sink } = recorder();
+    new FrameReader(1 << 20).read(clientFrame(OPCODE.text, text), sink);
+    expect(events).toEqual([['text', text]]);
+  });
+
+  it('reads every frame of a chunk, in order, and binary frames as binary', () => {
+    const { events, sink } = recorder();
+    const chunk = Buffer.concat([clientFrame(OPCODE.text, 'a'), clientFrame(OPCODE.ping, 'p'), clientFrame(OPCODE.binary, 'b'), clientFrame(OPCODE.close, status(1000))]);
+    new FrameReader(1 << 20).read(chunk, sink);
+    expect(events).toEqual([['text', 'a'], ['ping', 'p'], ['binary', 'b'], ['close', 1000]]);
+  });
+
+  it('joins a fragmented message, with a ping between its fragments, and a UTF-8 character split across them', () => {
+    const euro = Buffer.from('€'); // 3 bytes
+    const { events, sink } = recorder();
+    const reader = new FrameReader(1 << 20);
+    reader.read(clientFrame(OPCODE.text, Buffer.concat([Buffer.from('price '), euro.subarray(0, 1)]), false), sink);
+    reader.read(clientFrame(OPCODE.ping, 'keep'), sink);
+    reader.read(clientFrame(OPCODE.continuation, euro.subarray(1), false), sink);
+    reader.read(clientFrame(OPCODE.continuation, '5'), sink);
+    expect(events).toEqual([['ping', 'keep'], ['text', Buffer.from('price €5').toString('latin1')]]);
+  });
+
+  it('reads the same frames however the stream is cut into chunks', () => {
+    const frames = fc.array(
+      fc.tuple(fc.constantFrom<number>(OPCODE.text, OPCODE.binary, OPCODE.ping), fc.string({ maxLength: 300 })).map(([op, s]): [number, string] => [op, op === OPCODE.ping ? s.slice(0, 40) : s]),
+      { minLength: 1, maxLength: 8 },
+    );
+    fc.assert(
+      fc.property(frames, fc.array(fc.nat(), { maxLength: 20 }), (list, cuts) => {
+        const stream = Buffer.concat(list.map(([op, s]) => clientFrame(op, s)));
+        const expected = recorder();
+        // Copies: the reader unmasks in place (the socket's chunks are its own).
+        new FrameReader(1 << 20).read(Buffer.from(stream), expected.sink);
+        const got = recorder();
+        const reader = new FrameReader(1 << 20);
+        const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
+        let from = 0;
+        for (const to of [...points, stream.length]) {
+          reader.read(Buffer.from(stream.subarray(from, to)), got.sink);
+          from = to;
+        }
+        expect(got.events).toEqual(expected.events);
+        expect(got.events).toHaveLength(list.length);
+      }),
+    );
+  });
+
+  it('copies a frame that arrives a byte at a time a bounded number of times, not once per byte', () => {
+    const frame = clientFrame(OPCODE.text, 'y'.repeat(20_000));
+    const { events, sink } = recorder();
+    const reader = new FrameReader(1 << 20);
+    const concat = vi.spyOn(Buffer, 'concat');
+    try {
+      for (let i = 0; i < frame.length; i++) reader.read(frame.subarray(i, i + 1), sink);
+      const copied = concat.mock.calls.reduce((n, [list]) => n + list.reduce((m, b) => m + b.length, 0), 0);
+      expect(events).toEqual([['text', 'y'.repeat(20_000)]]);
+      expect(copied).toBeLessThan(3 * frame.length);
+    } finally {
+      concat.mockRestore();
+    }
+  });
+
+  it.each([
+    ['an RSV bit set', Buffer.from([0x80 | 0x40 | OPCODE.text, 0x80, 0, 0, 0, 0]), 1002],
+    ['an unmasked frame', Buffer.from([0x80 | OPCODE.text, 0x01, 0x61]), 1002],
+    ['opcode 3', clientFrame(3, 'x'), 1002],
+    ['opcode 0xB', clientFrame(0xb, 'x'), 1002],
+    ['a fragmented ping', clientFrame(OPCODE.ping, 'x', false), 1002],
+    ['a ping of 126 bytes', clientFrame(OPCODE.ping, 'x'.repeat(126)), 1002],
+    ['a continuation with no message', clientFrame(OPCODE.continuation, 'x'), 1002],
+    ['a text frame in the middle of a fragmented message', Buffer.concat([clientFrame(OPCODE.text, 'a', false), clientFrame(OPCODE.text, 'b')]), 1002],
+    ['text that is not UTF-8', clientFrame(OPCODE.text, Buffer.from([0xc3, 0x28])), 1007],
+    ['a close frame of one byte', clientFrame(OPCODE.close, Buffer.from([3])), 1002],
+    ['close status 1005 (never sent on the wire)', clientFrame(OPCODE.close, status(1005)), 1002],
+    ['close status 999', clientFrame(OPCODE.close, status(999)), 1002],
+    ['close status 2000', clientFrame(OPCODE.close, status(2000)), 1002],
+    ['a close reason that is not UTF-8', clientFrame(OPCODE.close, Buffer.concat([status(1000), Buffer.from([0xff])])), 1007],
+  ])('fails the connection on %s (%i)', (_name, bytes, expected) => {
+    expect(failure(bytes)).toBe(expected);
+  });
+
+  it('refuses an oversized frame from its header alone, before any payload is buffered', () => {
+    const header = clientFrame(OPCODE.text, 'z'.repeat(2_000)).subarray(0, 8); // 4 length bytes + mask, no payload
+    expect(failure(header, 1_000)).toBe(1009);
+    const huge = Buffer.from([0x80 | OPCODE.text, 0x80 | 127, 0, 0, 0, 1, 0, 0, 0, 0]); // 2^32 bytes
+    expect(failure(huge)).toBe(1009);
+  });
+
+  it('counts every fragment against the size limit', () => {
+    const reader = new FrameReader(1_000);
+    reader.read(clientFrame(OPCODE.text, 'a'.repeat(600), false), recorder().sink);
+    expect(() => reader.read(clientFrame(OPCODE.continuation, 'b'.repeat(600)), recorder().sink)).toThrow(expect.objectContaining({ status: 1009 }));
+  });
+
+  it('reports a close frame without a status as undefined and one with a valid status and reason', () => {
+    const { events, sink } = recorder();
+    new FrameReader(100).read(Buffer.concat([clientFrame(OPCODE.close, ''), clientFrame(OPCODE.close, Buffer.concat([status(4001), Buffer.from('bye')]))]), sink);
+    expect(events).toEqual([['close', undefined], ['close', 4001]]);
+  });
+});
+
+describe('encodeFrame', () => {
+  it.each([
+    [0, 2],
+    [125, 2],
+    [126, 4],
+    [65_535, 4],
+    [65_536, 10],
+  ])('encodes %i bytes with the shortest length form (%i-byte header), unmasked', (size, head) => {
+    const frame = encodeFrame(OPCODE.text, 'q'.repeat(size));
+    expect(frame.length).toBe(head + size);
+    expect(frame[0]).toBe(0x81);
+    expect(frame[1]! & 0x80).toBe(0);
+    const length = head === 2 ? frame[1] : head === 4 ? frame.readUInt16BE(2) : frame.readUInt32BE(6);
+    expect(length).toBe(size);
+    expect(frame.subarray(head).toString()).toBe('q'.repeat(size));
+  });
+
+  it('measures text in bytes, not characters', () => {
+    const frame = encodeFrame(OPCODE.text, '€'.repeat(50));
+    expect(frame[1]).toBe(126);
+    expect(frame.readUInt16BE(2)).toBe(150);
+    expect(frame.subarray(4).toString()).toBe('€'.repeat(50));
+  });
+
+  it('builds close frames with and without a status', () => {
+    expect([...closeFrame(undefined)]).toEqual([0x88, 0]);
+    const frame = closeFrame(1001, 'server closing');
+    expect(frame[0]).toBe(0x88);
+    expect(frame.readUInt16BE(2)).toBe(1001);
+    expect(frame.subarray(4).toString()).toBe('server closing');
+  });
+});
+
+function status(code: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(code);
+  return b;
+}
