@@ -8,6 +8,8 @@ const STEADY_S = 10;
 const FAST_S = 5;
 /** Extra node flags for the server process (a deployment choice, e.g. `--max-semi-space-size=1`); none by default. */
 const SERVER_FLAGS = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
+/** The deployment flag docs/scaling.md recommends for many clients per process, measured at the largest size too. */
+const LEAN_FLAGS = ['--optimize-for-size'];
 
 /** CPU % of one core and deliveries/s over `seconds` of publishing every `every` ms. */
 async function measure(server, load, every, seconds) {
@@ -34,52 +36,58 @@ async function measure(server, load, every, seconds) {
   };
 }
 
+/** Every case: each transport at each size with SERVER_FLAGS, then (without BENCH_SERVER_FLAGS) the largest size again with LEAN_FLAGS. */
+function cases(sizes, transports) {
+  const all = transports.flatMap((transport) => sizes.map((n) => ({ transport, n, flags: SERVER_FLAGS })));
+  if (SERVER_FLAGS.length) return all;
+  return [...all, ...transports.map((transport) => ({ transport, n: Math.max(...sizes), flags: LEAN_FLAGS }))];
+}
+
 export async function fanoutBench(log, sizes = [1_000, 5_000, 10_000], transports = ['websocket', 'eventsource']) {
   const rows = [];
   const results = {};
-  for (const transport of transports) {
-    for (const n of sizes) {
-      log(`  fan-out: ${n} ${transport} clients`);
-      const server = startChild('server-child.mjs', ['cometkit', JSON.stringify({ timeout: 30_000 })], { flags: ['--expose-gc', ...SERVER_FLAGS] });
-      const load = startChild('fanout-load.mjs');
-      try {
-        const [{ url }] = await Promise.all([server.ready, load.ready]);
-        await sleep(500);
-        const idle = procStats(server.pid);
-        const opened = await load.request({ cmd: 'open', url, n, transport, channel: '/fan' }, 180_000);
-        await sleep(1_000);
-        const held = procStats(server.pid);
-        const { memory: heldMemory, spaces: heldSpaces } = await server.request({ cmd: 'stats' });
-        const { memory: heap, spaces: liveSpaces } = await server.request({ cmd: 'stats', gc: true });
-        if (process.env.BENCH_SNAPSHOT) await server.request({ cmd: 'snapshot', file: `${process.env.BENCH_SNAPSHOT}-${transport}-${n}.heapsnapshot` });
-        const steady = await measure(server, load, 1_000, STEADY_S);
-        const fast = await measure(server, load, 100, FAST_S);
-        const r = { n, connectMs: opened.ms, idleRss: idle.rss, heldRss: held.rss, heldHeap: heap.heapUsed, heldMemory, heldSpaces, liveMemory: heap, liveSpaces, flags: SERVER_FLAGS, steady, fast };
-        results[`${transport}/${n}`] = r;
-        rows.push([
-          // The table says when the server ran with V8 flags (BENCH_SERVER_FLAGS); no flags by default.
-          SERVER_FLAGS.length ? `${transport} (node ${SERVER_FLAGS.join(' ')})` : transport,
-          fmt.int(n),
-          `${(opened.ms / 1000).toFixed(1)} s`,
-          fmt.mb(held.rss),
-          fmt.mb(((held.rss - idle.rss) / n) * 1000),
-          fmt.mb(heap.heapUsed),
-          fmt.int(steady.rate),
-          fmt.pct(steady.cpu),
-          fmt.pct((steady.cpu / n) * 1000),
-          `${fmt.ms(steady.p50)} / ${fmt.ms(steady.p99)}`,
-          fmt.mb(steady.rss),
-          fmt.int(fast.rate),
-          fmt.pct(fast.cpu),
-          `${fmt.ms(fast.p50)} / ${fmt.ms(fast.p99)}`,
-        ]);
-      } catch (error) {
-        rows.push([transport, fmt.int(n), `error: ${String(error.message).slice(0, 80)}`, ...Array(11).fill('')]);
-      } finally {
-        await load.request({ cmd: 'close' }, 30_000).catch(() => {});
-        await load.stop();
-        await server.stop();
-      }
+  for (const { transport, n, flags } of cases(sizes, transports)) {
+    // The table and the results say when the server ran with V8 flags.
+    const label = flags.length ? `${transport} (node ${flags.join(' ')})` : transport;
+    log(`  fan-out: ${n} ${label} clients`);
+    const server = startChild('server-child.mjs', ['cometkit', JSON.stringify({ timeout: 30_000 })], { flags: ['--expose-gc', ...flags] });
+    const load = startChild('fanout-load.mjs');
+    try {
+      const [{ url }] = await Promise.all([server.ready, load.ready]);
+      await sleep(500);
+      const idle = procStats(server.pid);
+      const opened = await load.request({ cmd: 'open', url, n, transport, channel: '/fan' }, 180_000);
+      await sleep(1_000);
+      const held = procStats(server.pid);
+      const { memory: heldMemory, spaces: heldSpaces } = await server.request({ cmd: 'stats' });
+      const { memory: heap, spaces: liveSpaces } = await server.request({ cmd: 'stats', gc: true });
+      if (process.env.BENCH_SNAPSHOT) await server.request({ cmd: 'snapshot', file: `${process.env.BENCH_SNAPSHOT}-${transport}-${n}.heapsnapshot` });
+      const steady = await measure(server, load, 1_000, STEADY_S);
+      const fast = await measure(server, load, 100, FAST_S);
+      const r = { n, connectMs: opened.ms, idleRss: idle.rss, heldRss: held.rss, heldMemory, heldSpaces, liveMemory: heap, liveSpaces, steady, fast };
+      results[`${label}/${n}`] = r;
+      rows.push([
+        label,
+        fmt.int(n),
+        `${(opened.ms / 1000).toFixed(1)} s`,
+        fmt.mb(held.rss),
+        fmt.mb(((held.rss - idle.rss) / n) * 1000),
+        fmt.mb(heap.heapUsed),
+        fmt.int(steady.rate),
+        fmt.pct(steady.cpu),
+        fmt.pct((steady.cpu / n) * 1000),
+        `${fmt.ms(steady.p50)} / ${fmt.ms(steady.p99)}`,
+        fmt.mb(steady.rss),
+        fmt.int(fast.rate),
+        fmt.pct(fast.cpu),
+        `${fmt.ms(fast.p50)} / ${fmt.ms(fast.p99)}`,
+      ]);
+    } catch (error) {
+      rows.push([label, fmt.int(n), `error: ${String(error.message).slice(0, 80)}`, ...Array(11).fill('')]);
+    } finally {
+      await load.request({ cmd: 'close' }, 30_000).catch(() => {});
+      await load.stop();
+      await server.stop();
     }
   }
   return {
