@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
-import { closeAll, connect, handshake, iframeBatches, openSocket, openStream, post, sseBatches, start, subscribe } from './helpers.js';
+import { closeAll, connect, handshake, iframeBatches, iframeStreamUrl, openSocket, openStream, post, sseBatches, start, subscribe } from './helpers.js';
 
 afterEach(closeAll);
 
@@ -100,7 +100,7 @@ describe('the ack extension', () => {
 
   it.each([
     ['eventsource', (url: string, id: string, ack: string) => openStream(`${url}/${id}?ack=${ack}`, { accept: 'text/event-stream' }), sseBatches],
-    ['iframe-streaming', (url: string, id: string, ack: string) => openStream(`${url}/${id}?connectionType=iframe-streaming&origin=${encodeURIComponent(new URL(url).origin)}&ack=${ack}`), iframeBatches],
+    ['iframe-streaming', (url: string, id: string, ack: string) => openStream(iframeStreamUrl(url, id, ack)), iframeBatches],
   ] as const)('takes the ack a reopened %s stream carries in its URL: no replay of what the client has', async (_type, open, batches) => {
     const { url, comet } = await start();
     const clientId = await handshake(url, { ack: 'seq' });

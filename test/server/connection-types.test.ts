@@ -1,7 +1,7 @@
 // @vitest-environment node
 // `connectionTypes` closes what it leaves out at the door, not only in handshake replies.
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, handshake, openSocket, post, start } from './helpers.js';
+import { closeAll, handshake, iframeStreamUrl, openSocket, post, start } from './helpers.js';
 
 afterEach(closeAll);
 
@@ -20,7 +20,7 @@ describe('a connection type left out of connectionTypes', () => {
     expect(sse.status).toBe(400);
     expect(await sse.json()).toEqual([expect.objectContaining({ error: '400::Connection type eventsource is not offered' })]);
 
-    const iframe = await fetch(`${url}/${clientId}?connectionType=iframe-streaming&origin=${encodeURIComponent(new URL(url).origin)}`);
+    const iframe = await fetch(iframeStreamUrl(url, clientId));
     expect(iframe.status).toBe(400);
 
     await expect(openSocket(url)).rejects.toThrow('status 400');

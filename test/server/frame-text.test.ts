@@ -13,7 +13,7 @@ import { batchText, firstFrame, fitsInFrame, frameMessages, frameText } from '..
 import { iframeChunk } from '../../src/server/script-escape.js';
 import type { BacklogEntry, Extension } from '../../src/server/index.js';
 import type { Message } from '../../src/protocol/message.js';
-import { closeAll, handshake, openSocket, openStream, post, start, subscribe } from './helpers.js';
+import { closeAll, handshake, iframeStreamUrl, openSocket, openStream, post, start, subscribe } from './helpers.js';
 
 afterEach(closeAll);
 
@@ -151,9 +151,8 @@ describe('the server', () => {
   });
 
   it('writes the same bytes as before in iframe script chunks, escaped', async () => {
-    const { url, clientId, port, publish } = await setup();
-    const origin = encodeURIComponent(`http://127.0.0.1:${port}`);
-    const stream = await openStream(`${url}/${clientId}?connectionType=iframe-streaming&origin=${origin}&ack=0`);
+    const { url, clientId, publish } = await setup();
+    const stream = await openStream(iframeStreamUrl(url, clientId, 0));
     await vi.waitFor(() => expect(stream.text).toContain('<script>c("[]")</script>'));
     await publish();
     const chunks = () => [...stream.text.matchAll(/<script>c\((.*?)\)<\/script>\n/g)].map((m) => ({ chunk: m[0], frame: JSON.parse(m[1]!) as string }));
@@ -170,13 +169,8 @@ describe('the server', () => {
     const { url, clientId, publish } = await setup();
     await post(url, [{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: '1', ext: { ack: 0 } }]);
     await publish();
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify([{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: '2', ext: { ack: 0 } }]),
-    });
-    const text = await response.text();
-    const [reply, ...batch] = JSON.parse(text) as Message[];
+    const { text, body } = await post(url, [{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: '2', ext: { ack: 0 } }]);
+    const [reply, ...batch] = body;
     expect(batch).toHaveLength(2);
     expect(text).toBe(`[${JSON.stringify(reply)},${expected(batch).slice(1)}`);
     expectBoth([batch]);

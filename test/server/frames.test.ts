@@ -27,14 +27,9 @@ describe('frames the server writes', () => {
     let ack = 0;
     let responses = 0;
     while (got.length < 200 && responses < 50) {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify([{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: String(++responses), ext: { ack } }]),
-      });
-      const text = await response.text();
+      const { text, body } = await post(url, [{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: String(++responses), ext: { ack } }]);
       expect(text.length).toBeLessThanOrEqual(LIMIT);
-      for (const m of deliveries(JSON.parse(text) as Message[])) {
+      for (const m of deliveries(body)) {
         got.push((m.data as { n: number }).n);
         ack = m.ext!.seq as number;
       }

@@ -44,15 +44,15 @@ export async function closeAll(): Promise<void> {
   }
 }
 
-/** POST a batch; resolves with status and parsed body. */
-export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Message[]; headers: Headers }> {
+/** POST a batch; resolves with status, parsed body and the body's text as it arrived. */
+export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Message[]; text: string; headers: Headers }> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, body: JSON.parse(text) as Message[], headers: res.headers };
+  return { status: res.status, body: JSON.parse(text) as Message[], text, headers: res.headers };
 }
 
 /** Handshake over HTTP; resolves with the clientId. */
@@ -112,6 +112,15 @@ export function sseBatches(text: string): Message[][] {
     .split('\r\n')
     .filter((line) => line.startsWith('data: '))
     .map((line) => JSON.parse(line.slice(6)) as Message[]);
+}
+
+/** Where a client opens its iframe stream: `<url>/<clientId>`, for the server's own origin, with an ack when given. */
+export function iframeStreamUrl(url: string, clientId: string, ack?: number | string): string {
+  const stream = new URL(`${url}/${clientId}`);
+  stream.searchParams.set('connectionType', 'iframe-streaming');
+  stream.searchParams.set('origin', stream.origin);
+  if (ack !== undefined) stream.searchParams.set('ack', String(ack));
+  return stream.href;
 }
 
 /** The batches in an iframe document: each `c("...")` string literal evaluated back into a frame. */

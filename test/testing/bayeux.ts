@@ -59,11 +59,12 @@ export async function subscribe(clientId: string, subscription: string): Promise
 }
 
 /**
- * A mock server on {@link URL_} behind msw for the whole file: listening before
+ * A mock server on {@link URL_} behind msw for the whole file, for raw wire tests
+ * (test/mocked/harness.ts's `useMockServer` adds SDK clients): listening before
  * the tests, its connections dropped and state reset after each (after
  * `cleanup`, which closes what the test opened itself), closed after all.
  */
-export function useMockServer(cleanup: () => void = () => {}): MockServer {
+export function useWireMockServer(cleanup: () => void = () => {}): MockServer {
   const mock = createMockServer({ url: URL_, timeout: 10_000 });
   const server = setupServer(...mock.handlers);
   beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));

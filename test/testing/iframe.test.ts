@@ -7,11 +7,11 @@
 import { describe, expect, test, vi } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
 import { iframeChunk, iframeDocumentStart } from '../../src/testing/index.js';
-import { connectMessage, handshake, post, subscribe, URL_, useMockServer } from './bayeux.js';
+import { connectMessage, handshake, post, subscribe, URL_, useWireMockServer } from './bayeux.js';
 
 const PAGE = 'http://app.test';
 const aborts = new Set<AbortController>();
-const mock = useMockServer(() => {
+const mock = useWireMockServer(() => {
   // Aborting, not reader.cancel(): cancelling an open mocked body waits ~20 s in Node's fetch.
   for (const abort of aborts) abort.abort();
   aborts.clear();

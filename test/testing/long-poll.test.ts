@@ -4,9 +4,9 @@
  * control that applies to it, driven with raw `fetch`.
  */
 import { describe, expect, test, vi } from 'vitest';
-import { connectMessage, handshake, id, post, subscribe, useMockServer } from './bayeux.js';
+import { connectMessage, handshake, id, post, subscribe, useWireMockServer } from './bayeux.js';
 
-const mock = useMockServer();
+const mock = useWireMockServer();
 
 /** A session whose first connect (answered at once) is done, subscribed to `/stocks/*`. */
 async function connected(): Promise<string> {

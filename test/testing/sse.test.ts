@@ -6,10 +6,10 @@
  */
 import { describe, expect, test, vi } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
-import { connectMessage, handshake, post, subscribe, URL_, useMockServer } from './bayeux.js';
+import { connectMessage, handshake, post, subscribe, URL_, useWireMockServer } from './bayeux.js';
 
 const sources = new Set<EventSource>();
-const mock = useMockServer(() => {
+const mock = useWireMockServer(() => {
   for (const source of sources) source.close();
   sources.clear();
 });

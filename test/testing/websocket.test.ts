@@ -5,10 +5,10 @@
  */
 import { describe, expect, test, vi } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
-import { connectMessage, handshake, id, useMockServer } from './bayeux.js';
+import { connectMessage, handshake, id, useWireMockServer } from './bayeux.js';
 
 const WS_URL = 'ws://localhost/cometd';
-const mock = useMockServer();
+const mock = useWireMockServer();
 
 /** A raw socket that records what happened to it. */
 function open() {
