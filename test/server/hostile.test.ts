@@ -1,6 +1,6 @@
 // @vitest-environment node
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { watchEscapes } from '../hostile/escapes.js';
 import { closeAll, connect, handshake, post, start, subscribe } from './helpers.js';
 
@@ -37,7 +37,7 @@ describe('hostile input', () => {
     ['refused for its Origin', 403, { allowedOrigins: ['https://app.example'] }],
     ['refused because WebSocket is not offered', 400, { connectionTypes: ['long-polling'] }],
   ] as const)('survives a client that resets an upgrade %s (%i), every time', async (_name, status, options) => {
-    const { url, port } = await start(options);
+    const { url, port, server } = await start(options);
     // Node hands an upgrade's socket over without its own error handler: an unhandled ECONNRESET would end the process.
     const escapedBefore = escaped.length;
     const answers: string[] = [];
@@ -57,8 +57,9 @@ describe('hostile input', () => {
       });
     }
     expect(new Set(answers)).toEqual(new Set([`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Bad Request'}`]));
-    // The resets reach the server after our last read; give them a moment to be handled (or to escape).
-    await new Promise((r) => setTimeout(r, 100));
+    // The resets reach the server after our last read: once it has closed every socket, each reset was handled (or escaped).
+    const open = () => new Promise<number>((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+    await vi.waitFor(async () => expect(await open()).toBe(0));
     expect(escaped.slice(escapedBefore)).toEqual([]);
     await stillServes(url);
   });
