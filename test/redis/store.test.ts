@@ -21,10 +21,15 @@ function store(options: RedisStoreOptions = {}): RedisStore {
   return s;
 }
 
-/** A fresh prefix per test, so tests never see each other's keys. */
-function pair(options: RedisStoreOptions = {}): [RedisStore, RedisStore] {
+/** A store on a fresh prefix, so tests never see each other's keys. */
+function fresh(options: RedisStoreOptions = {}): RedisStore {
   prefixes++;
-  return [store(options), store(options)];
+  return store(options);
+}
+
+/** Two stores (two connections, as two processes have) on one fresh prefix. */
+function pair(options: RedisStoreOptions = {}): [RedisStore, RedisStore] {
+  return [fresh(options), store(options)];
 }
 
 beforeAll(async () => {
@@ -42,7 +47,7 @@ afterAll(async () => {
 });
 
 describe('RedisStore', () => {
-  describe('keeps the Store contract', () => storeContract(() => pair()[0]));
+  describe('keeps the Store contract', () => storeContract(() => fresh()));
 
   it('never hands out one seq twice when two processes enqueue at once', async () => {
     const [s1, s2] = pair();
@@ -57,7 +62,7 @@ describe('RedisStore', () => {
   });
 
   it('runs one script per ENQUEUE_CHUNK recipients of a publish', async () => {
-    const [s] = pair();
+    const s = fresh();
     const ids = Array.from({ length: 2 * ENQUEUE_CHUNK + 1 }, (_, i) => `c${i}`);
     await Promise.all(ids.map((id) => s.createSession(id, { ack: false }, 0)));
     await s.enqueue(['nobody'], message(0), 10); // loads the script (a NOSCRIPT reply and an EVAL on first use)
@@ -103,7 +108,7 @@ describe('RedisStore', () => {
   });
 
   it('lets the keys of an abandoned session expire by themselves and forgets it everywhere', async () => {
-    const [s] = pair({ ttl: 1000 });
+    const s = fresh({ ttl: 1000 });
     const prefix = `t${prefixes}:`;
     await s.createSession('gone', { ack: true }, Date.now());
     await s.subscribe('gone', '/a/*');
