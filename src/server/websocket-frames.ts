@@ -10,7 +10,7 @@ import { isUtf8 } from 'node:buffer';
 export const OPCODE = { continuation: 0x0, text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa } as const;
 
 /** RFC 6455 §7.4.1 status codes the server sends when it fails a connection. */
-export const STATUS = { normal: 1000, goingAway: 1001, protocolError: 1002, invalidData: 1007, tooBig: 1009 } as const;
+export const STATUS = { normal: 1000, goingAway: 1001, protocolError: 1002, invalidData: 1007, tooBig: 1009, internalError: 1011 } as const;
 
 /** A violation of the protocol by the client: the connection fails with `status`. */
 export class FrameError extends Error {

@@ -2,7 +2,7 @@
 // The server's own RFC 6455 layer on the wire: the opening handshake, control
 // frames, the close handshake in both directions, and how a connection fails.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { OPCODE } from '../../src/server/websocket-frames.js';
+import { FrameReader, OPCODE } from '../../src/server/websocket-frames.js';
 import { watchEscapes } from '../hostile/escapes.js';
 import { closeAll, handshake, start } from './helpers.js';
 import { clientFrame, closeStatus, rawUpgrade, type RawSocket } from './websocket-client.js';
@@ -127,6 +127,32 @@ describe('WebSocket control frames and closing', () => {
     expect(closeStatus(raw.frames.at(-1))).toBe(expected);
     expect(await handshake(url)).toEqual(expect.any(String));
     expect(escaped).toEqual([]);
+  });
+
+  it('fails only the connection, with 1011, when reading a frame throws something unexpected', async () => {
+    const { port, url } = await start();
+    const raw = await open(port);
+    const read = vi.spyOn(FrameReader.prototype, 'read').mockImplementationOnce(() => {
+      throw new TypeError('a bug');
+    });
+    try {
+      raw.send(text(hello));
+      await raw.ended;
+    } finally {
+      read.mockRestore();
+    }
+    expect(closeStatus(raw.frames.at(-1))).toBe(1011);
+    expect(escaped).toEqual([]);
+    expect(await handshake(url)).toEqual(expect.any(String));
+  });
+
+  it('answers a binary message with a 400 reply in its turn, between the replies to the frames around it', async () => {
+    const { port, url } = await start();
+    const clientId = await handshake(url);
+    const raw = await open(port);
+    raw.send(Buffer.concat([text([{ channel: '/meta/subscribe', clientId, subscription: '/a', id: 's' }]), clientFrame(OPCODE.binary, '[]'), text([{ channel: '/a', clientId, data: 1, id: 'p' }])]));
+    await vi.waitFor(() => expect(raw.batches()).toHaveLength(3));
+    expect(raw.batches().map((b) => (b as { id?: string; error?: string }[])[0]!.id ?? (b as { error: string }[])[0]!.error)).toEqual(['s', '400::Expected a text frame', 'p']);
   });
 
   it('fails the connection with 1009 on a message over maxBodyBytes, before its payload arrives', async () => {
