@@ -49,11 +49,14 @@ export class FrameReader {
   #fragments: Buffer[] | null = null;
   #fragmentsBytes = 0;
   #fragmentsOpcode = 0;
+  /** A close frame arrived: nothing after it is read (RFC 6455 §5.5.1). */
+  #closed = false;
 
   constructor(readonly maxPayload: number) {}
 
   /** Read a chunk from the socket. @throws FrameError */
   read(chunk: Buffer, sink: FrameSink): void {
+    if (this.#closed) return;
     let bytes = chunk;
     if (this.#partial) {
       this.#partial.push(chunk);
@@ -101,6 +104,7 @@ export class FrameReader {
       unmask(payload, bytes, at + head);
       at += size;
       this.#frame(fin, opcode, payload, sink);
+      if (this.#closed) return bytes.length;
     }
   }
 
@@ -114,19 +118,23 @@ export class FrameReader {
     if (opcode >= OPCODE.close) {
       if (opcode > OPCODE.pong) throw new FrameError(STATUS.protocolError, `Unknown opcode ${opcode}`);
       if (!fin || length > 125) throw new FrameError(STATUS.protocolError, 'Control frames must be whole and at most 125 bytes');
-    } else if (opcode > OPCODE.binary) {
-      throw new FrameError(STATUS.protocolError, `Unknown opcode ${opcode}`);
-    } else if (this.#fragmentsBytes + length > this.maxPayload) {
-      throw new FrameError(STATUS.tooBig, `Message over ${this.maxPayload} bytes`);
+      return;
     }
+    if (opcode > OPCODE.binary) throw new FrameError(STATUS.protocolError, `Unknown opcode ${opcode}`);
+    if (opcode === OPCODE.continuation && !this.#fragments) throw new FrameError(STATUS.protocolError, 'Continuation without a message');
+    if (opcode !== OPCODE.continuation && this.#fragments) throw new FrameError(STATUS.protocolError, 'A new message before the last one ended');
+    if (this.#fragmentsBytes + length > this.maxPayload) throw new FrameError(STATUS.tooBig, `Message over ${this.maxPayload} bytes`);
   }
 
+  /** A whole frame that passed `#check`. */
   #frame(fin: boolean, opcode: number, payload: Buffer, sink: FrameSink): void {
     if (opcode === OPCODE.ping) return sink.ping(payload);
     if (opcode === OPCODE.pong) return;
-    if (opcode === OPCODE.close) return sink.closing(closeStatus(payload));
-    if (opcode === OPCODE.continuation) {
-      if (!this.#fragments) throw new FrameError(STATUS.protocolError, 'Continuation without a message');
+    if (opcode === OPCODE.close) {
+      this.#closed = true;
+      return sink.closing(closeStatus(payload));
+    }
+    if (this.#fragments) {
       this.#fragments.push(payload);
       this.#fragmentsBytes += payload.length;
       if (!fin) return;
@@ -136,7 +144,6 @@ export class FrameReader {
       this.#fragmentsBytes = 0;
       return message(whole, binary, sink);
     }
-    if (this.#fragments) throw new FrameError(STATUS.protocolError, 'A new message before the last one ended');
     if (fin) return message(payload, opcode === OPCODE.binary, sink);
     this.#fragments = [payload];
     this.#fragmentsBytes = payload.length;

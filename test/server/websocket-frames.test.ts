@@ -1,6 +1,7 @@
 // @vitest-environment node
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
+import { Receiver } from 'ws';
 import { closeFrame, encodeFrame, FrameError, FrameReader, OPCODE, type FrameSink } from '../../src/server/websocket-frames.js';
 import { clientFrame } from './websocket-client.js';
 
@@ -126,8 +127,96 @@ describe('FrameReader', () => {
 
   it('reports a close frame without a status as undefined and one with a valid status and reason', () => {
     const { events, sink } = recorder();
-    new FrameReader(100).read(Buffer.concat([clientFrame(OPCODE.close, ''), clientFrame(OPCODE.close, Buffer.concat([status(4001), Buffer.from('bye')]))]), sink);
+    new FrameReader(100).read(clientFrame(OPCODE.close, ''), sink);
+    new FrameReader(100).read(clientFrame(OPCODE.close, Buffer.concat([status(4001), Buffer.from('bye')])), sink);
     expect(events).toEqual([['close', undefined], ['close', 4001]]);
+  });
+
+  it('reads nothing after a close frame, in the same chunk or later, not even garbage', () => {
+    const { events, sink } = recorder();
+    const reader = new FrameReader(100);
+    reader.read(Buffer.concat([clientFrame(OPCODE.text, 'a'), clientFrame(OPCODE.close, status(1000)), clientFrame(OPCODE.text, 'b')]), sink);
+    reader.read(Buffer.from([0xff, 0xff, 0xff]), sink);
+    expect(events).toEqual([['text', 'a'], ['close', 1000]]);
+  });
+});
+
+describe('FrameReader against ws', () => {
+  /** What ws's own server-side Receiver makes of `chunks`: events up to its first close or error, and that error's status. */
+  async function wsReads(chunks: Buffer[], maxPayload: number) {
+    const events: unknown[] = [];
+    let status: number | undefined;
+    const receiver = new Receiver({ isServer: true, maxPayload });
+    receiver.on('message', (data: Buffer, binary: boolean) => events.push([binary ? 'binary' : 'text', data.toString('hex')]));
+    receiver.on('ping', (data: Buffer) => events.push(['ping', data.toString('hex')]));
+    receiver.on('conclude', (code: number) => events.push(['close', code]));
+    receiver.on('error', (error: Error) => {
+      const symbol = Object.getOwnPropertySymbols(error).find((s) => String(s) === 'Symbol(status-code)')!;
+      status = (error as unknown as Record<symbol, number>)[symbol];
+    });
+    for (const chunk of chunks) if (status === undefined) receiver.write(Buffer.from(chunk));
+    await new Promise((r) => setImmediate(r));
+    return { events, status };
+  }
+
+  /** The same from our reader. */
+  function ourReads(chunks: Buffer[], maxPayload: number) {
+    const events: unknown[] = [];
+    let status: number | undefined;
+    const reader = new FrameReader(maxPayload);
+    const sink: FrameSink = {
+      message: (data, binary) => void events.push([binary ? 'binary' : 'text', data.toString('hex')]),
+      ping: (data) => void events.push(['ping', data.toString('hex')]),
+      closing: (code) => void events.push(['close', code ?? 1005]), // ws reports "no status" as 1005
+    };
+    try {
+      for (const chunk of chunks) reader.read(Buffer.from(chunk), sink);
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      status = error.status;
+    }
+    return { events, status };
+  }
+
+  const frame = fc.record({
+    // Mostly valid frames, sometimes anything: the readers must agree on both.
+    opcode: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(0, 1, 2, 8, 9, 10) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 15 }) }),
+    fin: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    rsv: fc.oneof({ weight: 20, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 7 }) }),
+    masked: fc.oneof({ weight: 20, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    payload: fc.oneof(
+      fc.string({ maxLength: 200 }).map((t) => Buffer.from(t)),
+      fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+      fc.constantFrom(1000, 1001, 1005, 1006, 1011, 1016, 2999, 3000, 4999, 5000).map((code) => {
+        const b = Buffer.alloc(2);
+        b.writeUInt16BE(code);
+        return b;
+      }),
+    ),
+  });
+
+  /** Encode a frame spec as a client would send it (or not: rsv and mask as drawn). */
+  function encode({ opcode, fin, rsv, masked, payload }: { opcode: number; fin: boolean; rsv: number; masked: boolean; payload: Buffer }): Buffer {
+    const bytes = clientFrame(opcode, payload, fin);
+    bytes[0] = (bytes[0]! & 0x8f) | (rsv << 4);
+    if (masked) return bytes;
+    // Unmask: clear the bit and drop the 4 mask bytes (the payload is then sent as is).
+    const head = (bytes[1]! & 0x7f) === 126 ? 4 : (bytes[1]! & 0x7f) === 127 ? 10 : 2;
+    const plain = Buffer.concat([bytes.subarray(0, head), payload]);
+    plain[1] = plain[1]! & 0x7f;
+    return plain;
+  }
+
+  it('hands on the same messages, pings and close status, and fails with the same status, however the bytes are cut', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 8 }), fc.constantFrom(100, 1 << 20), async (frames, cuts, maxPayload) => {
+        const stream = Buffer.concat(frames.map(encode));
+        const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
+        const chunks = [...points, stream.length].map((to, i, all) => stream.subarray(i ? all[i - 1] : 0, to));
+        expect(ourReads(chunks, maxPayload)).toEqual(await wsReads(chunks, maxPayload));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
