@@ -437,8 +437,10 @@ export class Engine {
     const ids = await this.#store.subscribers(channel);
     // One call for every recipient: with a shared store, a few round trips per publish, not one per client.
     const seqs = await this.#store.enqueue(ids, message, this.#backlog);
-    const overflowed = ids.filter((_, i) => seqs[i]! < 0);
-    if (overflowed.length > 0) await Promise.all(overflowed.map((id) => this.#remove(id, 'overflow')));
+    // A loop, not a filter: most publishes overflow no one, and then allocate nothing here.
+    let overflowed: Promise<void>[] | undefined;
+    for (let i = 0; i < ids.length; i++) if (seqs[i]! < 0) (overflowed ??= []).push(this.#remove(ids[i]!, 'overflow'));
+    if (overflowed) await Promise.all(overflowed);
   }
 
   #link(clientId: string, session: SessionInfo): Link {

@@ -38,6 +38,8 @@ export class MemoryStore implements Store {
   #clients = new Map<string, ClientState>();
   #byPattern = new Map<string, Set<string>>();
   #listeners = new Set<(clientId: string) => void>();
+  /** Channel → the patterns matching it, for channels published to lately: `expand` splits and joins on every call. */
+  #expanded = new Map<string, string[]>();
 
   async createSession(clientId: string, options: { ack: boolean }, now: number): Promise<void> {
     this.#clients.set(clientId, new ClientState(options.ack, now));
@@ -96,7 +98,7 @@ export class MemoryStore implements Store {
 
   async subscribers(channel: string): Promise<string[]> {
     const sets: Set<string>[] = [];
-    for (const pattern of expand(channel)) {
+    for (const pattern of this.#patterns(channel)) {
       const ids = this.#byPattern.get(pattern);
       if (ids) sets.push(ids);
     }
@@ -105,6 +107,17 @@ export class MemoryStore implements Store {
     const out = new Set<string>();
     for (const ids of sets) for (const id of ids) out.add(id);
     return [...out];
+  }
+
+  /** `expand(channel)`, remembered (patterns only: which clients hold them is looked up every time). */
+  #patterns(channel: string): string[] {
+    let patterns = this.#expanded.get(channel);
+    if (!patterns) {
+      // Publishes to ever new channels must not grow it without end.
+      if (this.#expanded.size >= 1000) this.#expanded.clear();
+      this.#expanded.set(channel, (patterns = expand(channel)));
+    }
+    return patterns;
   }
 
   async enqueue(clientIds: readonly string[], message: Message, limit: number): Promise<number[]> {

@@ -41,6 +41,19 @@ export function storeContract(make: () => Store): void {
     expect(await s.subscribers('/a/b')).toEqual(['c1']);
   });
 
+  it('finds subscriptions made after a channel was looked up, and forgets ended ones', async () => {
+    const s = make();
+    await s.createSession('c1', { ack: false }, 0);
+    expect(await s.subscribers('/x/y')).toEqual([]);
+    await s.subscribe('c1', '/x/*');
+    expect(await s.subscribers('/x/y')).toEqual(['c1']);
+    await s.unsubscribe('c1', '/x/*');
+    await s.subscribe('c1', '/**');
+    expect(await s.subscribers('/x/y')).toEqual(['c1']);
+    await s.destroySession('c1');
+    expect(await s.subscribers('/x/y')).toEqual([]);
+  });
+
   it('numbers a backlog, acknowledges it and bounds it', async () => {
     const s = make();
     await s.createSession('ack', { ack: true }, 0);

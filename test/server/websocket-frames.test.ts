@@ -1,9 +1,13 @@
 // @vitest-environment node
+import type { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { Receiver } from 'ws';
+import * as ws from 'ws';
 import { closeFrame, encodeFrame, FrameError, FrameReader, OPCODE, type FrameSink } from '../../src/server/websocket-frames.js';
 import { clientFrame } from './websocket-client.js';
+
+/** ws's server-side frame parser, the reference ours is held to: exported by ws but not declared by @types/ws. */
+const { Receiver } = ws as unknown as { Receiver: new (options: { isServer: boolean; maxPayload: number }) => Writable };
 
 /** A sink that records what the reader hands on. */
 function recorder() {
