@@ -175,6 +175,20 @@ export class Engine {
   }
 
   /** Process one batch; resolves with the replies for its sender, in request order. */
+  /** Most characters of JSON written in one frame (`maxFrameChars`). */
+  get frameChars(): number {
+    return this.#limits.frameChars;
+  }
+
+  /**
+   * How long a client with a live session can leave its connection silent: a held
+   * connect's `timeout`, the advised `interval`, then `sessionTimeout`, after which
+   * the session is gone anyway.
+   */
+  get silenceLimit(): number {
+    return this.#timeout + this.#interval + this.#sessionTimeout;
+  }
+
   async handle(messages: readonly Message[], context: RequestContext = {}): Promise<Message[]> {
     const outcomes: Outcome[] = [];
     for (const message of messages) outcomes.push(await this.#dispatch(message, context));

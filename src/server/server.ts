@@ -12,7 +12,7 @@ import { RedisStore } from './redis-store.js';
 import type { Store } from './store.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 import { streamAck, type HttpStream } from './stream.js';
-import { WebSocketTransport } from './websocket.js';
+import { refuseUpgrade, WebSocketTransport } from './websocket.js';
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -71,8 +71,8 @@ export class CometServer {
         // Node hands an upgrade's socket over without an error handler: a client resetting a
         // refused (or any) upgrade would otherwise crash the process with an uncaught ECONNRESET.
         socket.on('error', destroyOnError);
-        if (this.#closed) return void socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        if (!this.#offers('websocket')) return void socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        if (this.#closed) return refuseUpgrade(socket, '503 Service Unavailable');
+        if (!this.#offers('websocket')) return refuseUpgrade(socket, '400 Bad Request');
         return this.#websocket.upgrade(req, socket, head);
       }
       // Another listener may own this upgrade; if we are the only one, nobody will answer it.
@@ -81,9 +81,11 @@ export class CometServer {
     server.on('request', onRequest);
     server.on('upgrade', onUpgrade);
     // One timer for every stream: each tick writes `[]` to the streams idle for about `heartbeat`, so a
-    // stream hears from the server at least every 1.25 × heartbeat however its writes fall.
+    // stream hears from the server at least every 1.25 × heartbeat however its writes fall. The same
+    // tick cuts off WebSockets silent for longer than any live session allows.
     this.#heartbeat ??= setInterval(() => {
       for (const stream of this.#streams) stream.heartbeat(this.options.heartbeat * 0.95);
+      this.#websocket.sweep();
     }, this.options.heartbeat / 4);
     this.#heartbeat.unref();
   }
@@ -116,6 +118,8 @@ export class CometServer {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    // Sockets the engine closes from here (after answering their held connects) close as "going away".
+    this.#websocket.closing = true;
     await this.#engine.close();
     await this.#ownStore?.close();
     for (const stream of [...this.#streams]) stream.close();

@@ -37,7 +37,9 @@ export interface FrameSink {
  * unfinished frame wait as a list of chunks that is joined only once the frame
  * (or its header) is complete, so a frame trickling in a byte at a time costs
  * linear, not quadratic, copying. A frame or message larger than `maxPayload`
- * is refused from its header, before its payload is buffered.
+ * is refused from its header, before its payload is buffered. What is kept
+ * between chunks is copied out of the socket's chunks, so a client holds at
+ * most about `maxPayload` twice over, however it cuts and pads its frames.
  */
 export class FrameReader {
   /** Chunks of an unfinished frame, or null (the usual case: frames arrive whole). */
@@ -45,10 +47,11 @@ export class FrameReader {
   #partialBytes = 0;
   /** Bytes the unfinished frame needs before it can be parsed further. */
   #need = 0;
-  /** Fragments of an unfinished message, and its opcode. */
-  #fragments: Buffer[] | null = null;
-  #fragmentsBytes = 0;
+  /** An unfinished fragmented message: its opcode, and its payload so far in one growing buffer. */
+  #fragmenting = false;
   #fragmentsOpcode = 0;
+  #fragments: Buffer | null = null;
+  #fragmentsBytes = 0;
   /** A close frame arrived: nothing after it is read (RFC 6455 §5.5.1). */
   #closed = false;
 
@@ -67,7 +70,8 @@ export class FrameReader {
     }
     const used = this.#frames(bytes, sink);
     if (used < bytes.length) {
-      this.#partial = [bytes.subarray(used)];
+      // A copy of the tail, not a view: a view would keep the whole chunk alive until the frame completes.
+      this.#partial = [used > 0 ? Buffer.from(bytes.subarray(used)) : bytes];
       this.#partialBytes = bytes.length - used;
     }
   }
@@ -121,8 +125,8 @@ export class FrameReader {
       return;
     }
     if (opcode > OPCODE.binary) throw new FrameError(STATUS.protocolError, `Unknown opcode ${opcode}`);
-    if (opcode === OPCODE.continuation && !this.#fragments) throw new FrameError(STATUS.protocolError, 'Continuation without a message');
-    if (opcode !== OPCODE.continuation && this.#fragments) throw new FrameError(STATUS.protocolError, 'A new message before the last one ended');
+    if (opcode === OPCODE.continuation && !this.#fragmenting) throw new FrameError(STATUS.protocolError, 'Continuation without a message');
+    if (opcode !== OPCODE.continuation && this.#fragmenting) throw new FrameError(STATUS.protocolError, 'A new message before the last one ended');
     if (this.#fragmentsBytes + length > this.maxPayload) throw new FrameError(STATUS.tooBig, `Message over ${this.maxPayload} bytes`);
   }
 
@@ -134,20 +138,32 @@ export class FrameReader {
       this.#closed = true;
       return sink.closing(closeStatus(payload));
     }
-    if (this.#fragments) {
-      this.#fragments.push(payload);
-      this.#fragmentsBytes += payload.length;
-      if (!fin) return;
-      const whole = Buffer.concat(this.#fragments, this.#fragmentsBytes);
-      const binary = this.#fragmentsOpcode === OPCODE.binary;
-      this.#fragments = null;
-      this.#fragmentsBytes = 0;
-      return message(whole, binary, sink);
+    if (fin && !this.#fragmenting) return message(payload, opcode === OPCODE.binary, sink);
+    if (!this.#fragmenting) {
+      this.#fragmenting = true;
+      this.#fragmentsOpcode = opcode;
     }
-    if (fin) return message(payload, opcode === OPCODE.binary, sink);
-    this.#fragments = [payload];
-    this.#fragmentsBytes = payload.length;
-    this.#fragmentsOpcode = opcode;
+    this.#append(payload);
+    if (!fin) return;
+    const whole = this.#fragments?.subarray(0, this.#fragmentsBytes) ?? Buffer.alloc(0);
+    const binary = this.#fragmentsOpcode === OPCODE.binary;
+    this.#fragmenting = false;
+    this.#fragments = null;
+    this.#fragmentsBytes = 0;
+    message(whole, binary, sink);
+  }
+
+  /** Copy a fragment's payload into the message's buffer, doubling it as needed (never past `maxPayload`, which `#check` keeps the message within). */
+  #append(payload: Buffer): void {
+    if (payload.length === 0) return;
+    const needed = this.#fragmentsBytes + payload.length;
+    if (!this.#fragments || this.#fragments.length < needed) {
+      const grown = Buffer.allocUnsafe(Math.min(this.maxPayload, Math.max(needed, 2 * (this.#fragments?.length ?? 512))));
+      this.#fragments?.copy(grown, 0, 0, this.#fragmentsBytes);
+      this.#fragments = grown;
+    }
+    payload.copy(this.#fragments, this.#fragmentsBytes);
+    this.#fragmentsBytes = needed;
   }
 }
 

@@ -47,9 +47,13 @@ export interface RawSocket {
   batches(): unknown[];
 }
 
-/** Open a TCP connection and send an upgrade request with `headers` (a valid WebSocket upgrade by default) and optional extra bytes in the same write. */
-export async function rawUpgrade(port: number, path = '/cometd', headers: Record<string, string> = {}, extra: Buffer = Buffer.alloc(0)): Promise<RawSocket> {
-  const socket = net.connect(port, '127.0.0.1');
+/**
+ * Open a TCP connection and send an upgrade request with `headers` (a valid
+ * WebSocket upgrade by default) and optional extra bytes in the same write.
+ * `allowHalfOpen`: the client does not end its side when the server ends its own.
+ */
+export async function rawUpgrade(port: number, path = '/cometd', headers: Record<string, string> = {}, extra: Buffer = Buffer.alloc(0), allowHalfOpen = false): Promise<RawSocket> {
+  const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen });
   const request = Object.entries({
     Host: `127.0.0.1:${port}`,
     Upgrade: 'websocket',

@@ -1,5 +1,7 @@
 // @vitest-environment node
 import type { Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import * as ws from 'ws';
@@ -142,6 +144,55 @@ describe('FrameReader', () => {
     reader.read(Buffer.concat([clientFrame(OPCODE.text, 'a'), clientFrame(OPCODE.close, status(1000)), clientFrame(OPCODE.text, 'b')]), sink);
     reader.read(Buffer.from([0xff, 0xff, 0xff]), sink);
     expect(events).toEqual([['text', 'a'], ['close', 1000]]);
+  });
+});
+
+describe('FrameReader memory under hostile fragmentation', () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  /** Bytes of JS heap and of buffers held after a full collection. */
+  const held = () => {
+    gc();
+    const { heapUsed, arrayBuffers } = process.memoryUsage();
+    return heapUsed + arrayBuffers;
+  };
+
+  it('keeps nothing per empty fragment: 300,000 of them cost what one does', () => {
+    const reader = new FrameReader(1 << 20);
+    const { sink } = recorder();
+    reader.read(clientFrame(OPCODE.text, 'a', false), sink);
+    const empty = Buffer.concat(Array.from({ length: 1_000 }, () => clientFrame(OPCODE.continuation, '', false)));
+    const before = held();
+    for (let i = 0; i < 300; i++) reader.read(Buffer.from(empty), sink);
+    expect(held() - before).toBeLessThan(4 << 20); // a view per fragment would be ~30 MB
+  });
+
+  it('keeps the payload, not the chunks it came in: 2,000 one-byte fragments each padded to 64 KB with pongs', () => {
+    const reader = new FrameReader(1 << 20);
+    const { events, sink } = recorder();
+    reader.read(clientFrame(OPCODE.text, 'a', false), sink);
+    const pong = clientFrame(OPCODE.pong, 'p'.repeat(125));
+    const padding = Buffer.concat(Array.from({ length: 500 }, () => pong)); // ~65 KB
+    const before = held();
+    for (let i = 0; i < 2_000; i++) reader.read(Buffer.concat([clientFrame(OPCODE.continuation, 'b', false), padding]), sink);
+    // 2,000 chunks of ~65 KB went by (~130 MB); what should stay is the 2 kB message so far.
+    expect(held() - before).toBeLessThan(32 << 20);
+    reader.read(clientFrame(OPCODE.continuation, 'c'), sink);
+    expect(events).toEqual([['text', `a${'b'.repeat(2_000)}c`]]);
+  });
+
+  it('keeps only the unfinished frame of a chunk, not the chunk', () => {
+    const { events, sink } = recorder();
+    const pong = clientFrame(OPCODE.pong, 'p'.repeat(125));
+    const padding = Buffer.concat(Array.from({ length: 500 }, () => pong));
+    const frame = clientFrame(OPCODE.text, 'x');
+    const readers = Array.from({ length: 1_000 }, () => new FrameReader(1 << 20));
+    const before = held();
+    // Each reader is left with the first 2 bytes of a frame at the end of a ~65 KB chunk.
+    for (const r of readers) r.read(Buffer.concat([padding, frame.subarray(0, 2)]), sink);
+    expect(held() - before).toBeLessThan(16 << 20); // 1,000 retained chunks would be ~65 MB
+    for (const r of readers) r.read(Buffer.from(frame.subarray(2)), sink);
+    expect(events).toEqual(Array(1_000).fill(['text', 'x']));
   });
 });
 

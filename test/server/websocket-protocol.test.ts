@@ -1,10 +1,12 @@
 // @vitest-environment node
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
 // The server's own RFC 6455 layer on the wire: the opening handshake, control
 // frames, the close handshake in both directions, and how a connection fails.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FrameReader, OPCODE } from '../../src/server/websocket-frames.js';
 import { watchEscapes } from '../hostile/escapes.js';
-import { closeAll, handshake, start } from './helpers.js';
+import { closeAll, handshake, start, subscribe } from './helpers.js';
 import { clientFrame, closeStatus, rawUpgrade, type RawSocket } from './websocket-client.js';
 
 const opened: RawSocket[] = [];
@@ -15,10 +17,27 @@ afterEach(async () => {
 
 const escaped = watchEscapes();
 
-async function open(port: number, headers?: Record<string, string>, extra?: Buffer): Promise<RawSocket> {
-  const raw = await rawUpgrade(port, '/cometd', headers, extra);
+async function open(port: number, headers?: Record<string, string>, extra?: Buffer, allowHalfOpen = false): Promise<RawSocket> {
+  const raw = await rawUpgrade(port, '/cometd', headers, extra, allowHalfOpen);
   opened.push(raw);
   return raw;
+}
+
+/** The server's side of every upgrade on `server`, as Node handed it over. */
+function serverSockets(server: http.Server): Duplex[] {
+  const sockets: Duplex[] = [];
+  server.on('upgrade', (_req, socket: Duplex) => void sockets.push(socket));
+  return sockets;
+}
+
+/** How many TCP connections `server` holds. */
+const connections = (server: http.Server) => new Promise<number>((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+
+/** A gate an extension can wait on: `open()` lets everything through. */
+function gate() {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
 }
 
 const text = (value: unknown) => clientFrame(OPCODE.text, JSON.stringify(value));
@@ -56,6 +75,13 @@ describe('WebSocket opening handshake', () => {
     const raw = await open(port, headers);
     expect(raw.head.split('\r\n')[0]).toBe(`HTTP/1.1 ${status} Bad Request`);
     await raw.ended;
+  });
+
+  it('closes the TCP connection after a refusal even when the client keeps its side open', async () => {
+    const { port, server } = await start();
+    const raw = await open(port, { 'Sec-WebSocket-Key': 'short' }, undefined, true);
+    expect(raw.head).toMatch(/^HTTP\/1\.1 400 /);
+    await vi.waitFor(async () => expect(await connections(server)).toBe(0));
   });
 
   it('refuses an unknown protocol version, naming the one it speaks', async () => {
@@ -96,14 +122,69 @@ describe('WebSocket control frames and closing', () => {
     await raw.ended;
   });
 
-  it('sends 1001 on server close and cuts off a client that never answers it', async () => {
+  it('sends 1001 on server close and cuts off a client that never answers it, however busy it keeps the socket', async () => {
     const { port, comet } = await start();
     const raw = await open(port);
     await comet.close();
     await vi.waitFor(() => expect(closeStatus(raw.frames[0])).toBe(1001));
     expect(raw.frames[0]!.payload.subarray(2).toString()).toBe('server closing');
-    await raw.ended; // CLOSE_TIMEOUT later: the client ignored the close frame
+    const pinging = setInterval(() => raw.send(clientFrame(OPCODE.ping, 'still here')), 500);
+    try {
+      await raw.ended; // CLOSE_TIMEOUT later: the client ignored the close frame
+    } finally {
+      clearInterval(pinging);
+    }
   }, 15_000);
+
+  it('answers a held connect, then closes its socket with 1001, when the server closes', async () => {
+    const { port, url, comet } = await start({ timeout: 10_000 });
+    const clientId = await handshake(url);
+    const raw = await open(port);
+    raw.send(text([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: '1' }]));
+    await vi.waitFor(() => expect(raw.batches()).toHaveLength(1));
+    raw.send(text([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: '2' }]));
+    await vi.waitFor(() => expect(comet.stats().heldConnects).toBe(1));
+    await comet.close();
+    await vi.waitFor(() => expect(raw.frames.at(-1)?.opcode).toBe(OPCODE.close));
+    expect(raw.batches().at(-1)).toEqual([expect.objectContaining({ id: '2', channel: '/meta/connect' })]);
+    expect(closeStatus(raw.frames.at(-1))).toBe(1001);
+  });
+
+  it('cuts off a socket that stays silent for longer than any live session allows, and keeps a busy one', async () => {
+    const { port, url } = await start({ timeout: 100, sessionTimeout: 300, heartbeat: 400 });
+    const silent = await open(port);
+    const clientId = await handshake(url);
+    const busy = await open(port);
+    let n = 0;
+    const connect = () => busy.send(text([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: String(++n) }]));
+    const connecting = setInterval(connect, 100);
+    try {
+      await silent.ended;
+      await new Promise((r) => setTimeout(r, 600)); // past the silence limit for a socket that kept talking
+      expect(busy.socket.destroyed).toBe(false);
+    } finally {
+      clearInterval(connecting);
+    }
+  });
+
+  it('leaves no session attached to a socket that closed while its connect was being handled', async () => {
+    const held = gate();
+    const slow = { incoming: async (m: { channel: string }) => void (m.channel === '/meta/connect' && (await held.opened)) };
+    const { port, url, comet, server } = await start({ extensions: [slow], timeout: 10_000 });
+    const sockets = serverSockets(server);
+    const clientId = await handshake(url);
+    const raw = await open(port);
+    raw.send(text([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: '1' }]));
+    await new Promise((r) => setTimeout(r, 50));
+    raw.socket.destroy();
+    // The server has seen its socket close (and forgotten it) before the connect is done.
+    await vi.waitFor(() => expect(sockets[0]!.closed).toBe(true));
+    await new Promise((r) => setImmediate(r));
+    held.open();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(comet.stats().connections['websocket'] ?? 0).toBe(0);
+    expect(comet.stats().sessions).toBe(1);
+  });
 
   it('ends the TCP connection once a client answers the server’s close', async () => {
     const { port, comet } = await start();
@@ -180,6 +261,59 @@ describe('WebSocket control frames and closing', () => {
 });
 
 describe('WebSocket flow control', () => {
+  it('stops reading a client that does not read its pongs, and reads again once it does', async () => {
+    const { port, server } = await start();
+    const sockets = serverSockets(server);
+    const raw = await open(port);
+    raw.socket.pause();
+    const pings = Buffer.concat(Array.from({ length: 2_000 }, () => clientFrame(OPCODE.ping, 'p'.repeat(125))));
+    const flood = setInterval(() => raw.socket.writableLength < 1 << 20 && raw.send(pings), 5);
+    try {
+      await vi.waitFor(() => expect(sockets[0]!.isPaused()).toBe(true), { timeout: 10_000 });
+    } finally {
+      clearInterval(flood);
+    }
+    expect(sockets[0]!.destroyed).toBe(false);
+    raw.socket.resume();
+    await vi.waitFor(() => expect(sockets[0]!.isPaused()).toBe(false), { timeout: 10_000 });
+    expect(raw.frames.every((f) => f.opcode === OPCODE.pong)).toBe(true);
+  });
+
+  it('cuts off a subscriber that stops reading once what it left unread passes the limit; its session stays', async () => {
+    const { port, url, comet, server } = await start({ maxFrameChars: 2_000, timeout: 10_000 });
+    const sockets = serverSockets(server);
+    const clientId = await handshake(url, { ack: 'seq' });
+    await subscribe(url, clientId, '/feed');
+    const raw = await open(port);
+    raw.send(text([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: '1', ext: { ack: 0 } }]));
+    await vi.waitFor(() => expect(raw.batches()).toHaveLength(1));
+    raw.socket.pause();
+    // 48,000 bytes may wait unread (8 frames of 2,000 characters at 3 bytes each); the kernel's buffers take the rest first.
+    const text_ = 'x'.repeat(1_500);
+    for (let i = 0; i < 20_000 && !sockets[0]!.destroyed; i++) {
+      await comet.publish('/feed', text_);
+      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+    }
+    expect(sockets[0]!.destroyed).toBe(true);
+    expect(comet.stats().sessions).toBe(1);
+  });
+
+  it('stops reading while the characters waiting to be handled reach maxBodyBytes, however few the messages', async () => {
+    const held = gate();
+    const slow = { incoming: async (m: { channel: string }) => void (m.channel === '/slow' && (await held.opened)) };
+    const { port, url, server } = await start({ extensions: [slow], maxBodyBytes: 100_000 });
+    const sockets = serverSockets(server);
+    const clientId = await handshake(url);
+    const raw = await open(port);
+    raw.send(text([{ channel: '/slow', clientId, data: 0, id: 'first' }]));
+    const big = (id: string) => text([{ channel: '/a', clientId, data: 'z'.repeat(60_000), id }]);
+    raw.send(Buffer.concat([big('b1'), big('b2')]));
+    await vi.waitFor(() => expect(sockets[0]!.isPaused()).toBe(true));
+    held.open();
+    await vi.waitFor(() => expect(raw.batches().flat().map((m) => (m as { id: string }).id)).toEqual(['first', 'b1', 'b2']));
+    expect(sockets[0]!.isPaused()).toBe(false);
+  });
+
   it('answers every one of 2,000 frames sent in one write, in order (reading pauses and resumes)', async () => {
     const { port, url } = await start();
     const clientId = await handshake(url);
