@@ -149,6 +149,7 @@ export class Engine {
   #messageSeq = 0;
   // Processes sharing a store (Redis) must not hand out the same delivery ids.
   readonly #idPrefix: string;
+  readonly #sharedAdvice: { readonly streaming: Advice; readonly holding: Advice };
   #closed = false;
 
   constructor(options: EngineOptions = {}) {
@@ -165,8 +166,21 @@ export class Engine {
     this.#randomId = options.randomId ?? defaultRandomId;
     this.#idPrefix = this.#randomId().slice(0, 8) + '.';
     this.connectionTypes = options.connectionTypes ?? CONNECTION_TYPES;
+    this.#sharedAdvice = {
+      streaming: Object.freeze({ reconnect: 'retry', interval: this.#timeout, timeout: 0 }),
+      holding: Object.freeze({ reconnect: 'retry', interval: this.#interval, timeout: this.#timeout }),
+    };
     this.#unwatch = this.#store.watch((clientId) => this.#schedule(clientId));
     this.#armSweep();
+  }
+
+  /**
+   * A connect reply's advice. Without extensions nothing changes it after this,
+   * so every reply shares one frozen object: 10k held connects, 10k objects fewer.
+   */
+  #connectAdvice(streaming: boolean): Advice {
+    if (this.#extensions.length === 0) return streaming ? this.#sharedAdvice.streaming : this.#sharedAdvice.holding;
+    return { ...(streaming ? this.#sharedAdvice.streaming : this.#sharedAdvice.holding) };
   }
 
   /** Listen to an engine event; returns a function that stops listening. */
@@ -344,10 +358,10 @@ export class Engine {
     const link = this.#link(clientId, session);
     const from = await this.#acknowledge(link, session.acked, message.ext?.ack);
     const streaming = STREAMING_TYPES.has(type);
-    const advice: Advice = streaming
-      ? { reconnect: 'retry', interval: this.#timeout, timeout: 0 }
-      : { reconnect: 'retry', interval: this.#interval, timeout: this.#timeout };
-    const reply = withId(message, { channel: CONNECT, clientId, successful: true, advice });
+    const advice = this.#connectAdvice(streaming);
+    // A literal, not withId's spread: a held reply lives as long as its connect, on every client at once.
+    const reply: Message =
+      message.id === undefined ? { channel: CONNECT, clientId, successful: true, advice } : { id: message.id, channel: CONNECT, clientId, successful: true, advice };
     await runExtensions(this.#extensions, 'outgoing', reply, {
       clientId,
       transport: context.transport ?? 'http',
