@@ -188,7 +188,6 @@ export class Engine {
     return this.#emitter.on(event, listener);
   }
 
-  /** Process one batch; resolves with the replies for its sender, in request order. */
   /** Most characters of JSON written in one frame (`maxFrameChars`). */
   get frameChars(): number {
     return this.#limits.frameChars;
@@ -203,6 +202,7 @@ export class Engine {
     return this.#timeout + this.#interval + this.#sessionTimeout;
   }
 
+  /** Process one batch; resolves with the replies for its sender, in request order. */
   async handle(messages: readonly Message[], context: RequestContext = {}): Promise<Message[]> {
     const outcomes: Outcome[] = [];
     for (const message of messages) outcomes.push(await this.#dispatch(message, context));
