@@ -22,4 +22,10 @@ export interface Connection {
   sendText?(frame: string): void;
   /** End it: the engine is done with it (replaced by a newer one, session gone, engine closing). */
   close(): void;
+  /**
+   * True once it has ended, from either side. The engine never attaches an
+   * ended connection: one that ends while its session is looked up (a stream's
+   * `attach`, a socket's connect) stays detached. Without it, taken as open.
+   */
+  readonly ended?: boolean;
 }

@@ -179,8 +179,8 @@ export class Engine {
    * so every reply shares one frozen object: 10k held connects, 10k objects fewer.
    */
   #connectAdvice(streaming: boolean): Advice {
-    if (this.#extensions.length === 0) return streaming ? this.#sharedAdvice.streaming : this.#sharedAdvice.holding;
-    return { ...(streaming ? this.#sharedAdvice.streaming : this.#sharedAdvice.holding) };
+    const shared = streaming ? this.#sharedAdvice.streaming : this.#sharedAdvice.holding;
+    return this.#extensions.length === 0 ? shared : { ...shared };
   }
 
   /** Listen to an engine event; returns a function that stops listening. */
@@ -479,7 +479,8 @@ export class Engine {
   }
 
   #setConnection(clientId: string, link: Link, connection: Connection, from: number): void {
-    if (link.connection === connection) return;
+    // Ended while its session was looked up: its detach() has come and gone.
+    if (link.connection === connection || connection.ended) return;
     const previousOwner = this.#connections.get(connection);
     if (previousOwner !== undefined && previousOwner !== clientId) {
       // A socket that carried another session now carries this one.

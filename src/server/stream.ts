@@ -93,8 +93,5 @@ export async function attachStream(engine: Engine, registry: StreamRegistry, cli
   if (!(await engine.attach(clientId, stream, ack))) {
     stream.send([unknownClientReply(clientId)]);
     stream.close();
-  } else if (stream.ended) {
-    // The client went away while the session was looked up.
-    engine.detach(stream);
   }
 }

@@ -69,7 +69,7 @@ class SocketConnection implements Connection, FrameSink {
   }
 
   /** True once nothing more is read or written: the socket is closed or about to be. */
-  get closed(): boolean {
+  get ended(): boolean {
     return this.#state === State.Closed;
   }
 
@@ -127,7 +127,7 @@ class SocketConnection implements Connection, FrameSink {
   }
 
   /** The client half-closed TCP without a close frame. */
-  ended(): void {
+  halfClosed(): void {
     this.#end();
   }
 
@@ -189,17 +189,16 @@ class SocketConnection implements Connection, FrameSink {
 
   async #run(message: Queued): Promise<void> {
     this.#waiting = [];
+    this.#waitingChars = 0;
     let next: Queued | undefined = message;
     while (next !== undefined) {
       if (next === BINARY) this.send(errorBatch('400::Expected a text frame'));
       else await this.transport.onFrame(this, next).catch(() => {});
       next = this.#waiting?.shift();
       if (typeof next === 'string') this.#waitingChars -= next.length;
-      this.#flow();
+      this.#flow(); // the queue shrank: read again once it is short enough
     }
     this.#waiting = null;
-    this.#waitingChars = 0;
-    this.#flow();
   }
 }
 
@@ -209,7 +208,7 @@ function onData(this: CometSocket, chunk: Buffer): void {
 }
 
 function onEnd(this: CometSocket): void {
-  this[CONNECTION]?.ended();
+  this[CONNECTION]?.halfClosed();
 }
 
 function onDrain(this: CometSocket): void {
@@ -321,8 +320,6 @@ export class WebSocketTransport {
     }
     try {
       const replies = await this.engine.handle(messages, { transport: 'websocket', connection, headers: connection.headers });
-      // The socket went away while the batch was handled: a connect in it must not leave the session attached to it.
-      if (connection.closed) return this.engine.detach(connection);
       if (replies.length > 0) connection.send(replies);
     } catch {
       // A failing store must cost one batch, never the socket or the process.

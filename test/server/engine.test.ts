@@ -77,6 +77,23 @@ describe('Engine', () => {
     await vi.waitFor(() => expect(socket.batches[1]).toEqual([expect.objectContaining({ channel: '/a', data: 'x' })]));
     await vi.waitFor(() => expect(socket.batches[2]).toEqual([expect.objectContaining({ channel: '/meta/connect', id: '4' })]));
   });
+
+  it('never attaches a connection that ended while its session was looked up; deliveries wait for the next one', async () => {
+    engine = new Engine({ timeout: 5_000 });
+    const clientId = await handshake(true);
+    await engine.handle([{ channel: '/meta/subscribe', clientId, subscription: '/a', id: '2' }]);
+    const gone = Object.assign(fakeConnection('eventsource'), { ended: true });
+    await engine.attach(clientId, gone, 0);
+    const socket = Object.assign(fakeConnection(), { ended: true });
+    await engine.handle([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: '3', ext: { ack: 0 } }], { connection: socket });
+    expect(engine.stats().connections).toEqual({});
+    await engine.publish('/a', 'x');
+    const next = fakeConnection();
+    await engine.handle([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: '4', ext: { ack: 0 } }], { connection: next });
+    await vi.waitFor(() => expect(next.batches.flat().filter((m) => m.channel === '/a')).toEqual([expect.objectContaining({ data: 'x', ext: { seq: 1 } })]));
+    expect(gone.batches.flat().filter((m) => m.channel === '/a')).toEqual([]);
+    expect(socket.batches.flat().filter((m) => m.channel === '/a')).toEqual([]);
+  });
 });
 
 describe('engine.publish', () => {
