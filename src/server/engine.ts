@@ -58,6 +58,7 @@ import { MAX_FRAME_CHARS } from '../protocol/frame.js';
 import { CONNECT, DISCONNECT, HANDSHAKE, SUBSCRIBE, UNSUBSCRIBE } from '../protocol/message.js';
 import type { Advice, Message } from '../protocol/message.js';
 import { bayeuxError, failure, HANDSHAKE_ADVICE } from './bayeux-error.js';
+import { checkEngineOptions } from './check-options.js';
 import { Emitter } from '../emitter.js';
 import {
   CONNECTION_TYPES,
@@ -120,7 +121,8 @@ export const unknownClientReply = (clientId: string | undefined, request: Pick<M
   failure({ ...request, clientId }, bayeuxError.unknownClient(clientId), HANDSHAKE_ADVICE);
 
 /**
- * The Bayeux engine. See the top of this file for how adapters drive it.
+ * The Bayeux engine. See the top of this file for how adapters drive it. A wrong
+ * option (type, `NaN`, a negative or zero count) throws a `bad_options` CometError.
  * @example
  * const engine = new Engine({ timeout: 30_000 });
  * const replies = await engine.handle(readBatch(body), { transport: 'http', signal });
@@ -153,9 +155,10 @@ export class Engine {
   #closed = false;
 
   constructor(options: EngineOptions = {}) {
+    checkEngineOptions(options);
     this.#timeout = options.timeout ?? 30_000;
     this.#interval = options.interval ?? 0;
-    this.#backlog = Math.max(1, options.backlog ?? 10_000);
+    this.#backlog = options.backlog ?? 10_000;
     this.#limits = { backlog: this.#backlog, frameChars: options.maxFrameChars ?? DEFAULT_FRAME_CHARS };
     this.#sessionTimeout = options.sessionTimeout ?? 60_000;
     this.#extensions = options.extensions ?? [];

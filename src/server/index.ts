@@ -9,7 +9,9 @@ import { CometServer } from './server.js';
 import type { ServerOptions } from './options.js';
 
 /**
- * Create a Bayeux server; `attach()` it to a Node HTTP server.
+ * Create a Bayeux server; `attach()` it to a Node HTTP server. A wrong option
+ * (type, `NaN`, a negative or zero count or delay, a `path` not starting with
+ * `/`) throws a `bad_options` CometError naming it.
  * @example
  * const comet = createServer({ path: '/cometd', allowedOrigins: ['https://app.example'] });
  * comet.attach(httpServer);

@@ -1,3 +1,4 @@
+import { checkServerOptions } from './check-options.js';
 import type { EngineOptions } from './engine-options.js';
 import type { RedisStoreOptions } from './redis-store.js';
 
@@ -7,8 +8,8 @@ export type AllowedOrigins = '*' | readonly string[] | ((origin: string) => bool
 /** Options of `createServer`. Every field is optional. */
 export interface ServerOptions extends EngineOptions {
   /**
-   * The Bayeux endpoint path: POSTs and JSONP GETs go to it, streams to `<path>/<clientId>`,
-   * WebSockets upgrade on it.
+   * The Bayeux endpoint path, starting with `/`: POSTs and JSONP GETs go to it, streams
+   * to `<path>/<clientId>`, WebSockets upgrade on it.
    * @default '/cometd'
    */
   path?: string;
@@ -32,7 +33,9 @@ export interface ServerOptions extends EngineOptions {
   streamLimit?: number;
   /**
    * Largest request body (or JSONP `message` parameter, or WebSocket frame) in bytes; more is answered `413`.
-   * @default 1048576 (1 MiB)
+   * The default has room for any frame a cometkit client sends with its own default
+   * limit (`maxMessageChars`: 1 MiB of characters, up to 3 bytes each in UTF-8).
+   * @default 4194304 (4 MiB)
    */
   maxBodyBytes?: number;
   /**
@@ -60,14 +63,19 @@ export const SERVER_DEFAULTS = Object.freeze({
   allowedOrigins: [] as readonly string[],
   heartbeat: 25_000,
   streamLimit: 1 << 20,
-  maxBodyBytes: 1 << 20,
+  maxBodyBytes: 1 << 22,
 });
 
-/** Fill in defaults (`undefined` counts as absent) and normalise `path`. */
+/**
+ * Check the options (a mistake throws a `bad_options` CometError), fill in defaults
+ * (`undefined` counts as absent) and drop a trailing `/` from `path`.
+ */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
+  // The engine's options too, although the engine checks them again: the server uses some first (the Redis TTL).
+  checkServerOptions(options);
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ServerOptions;
   const resolved = { ...SERVER_DEFAULTS, ...given };
-  let path = resolved.path.startsWith('/') ? resolved.path : `/${resolved.path}`;
+  let path = resolved.path;
   while (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
   return { ...resolved, path };
 }

@@ -43,10 +43,29 @@ export class CometServer {
     if (redis && !this.options.store) {
       // Keys outlive the session timeout so the sweep (which emits `disconnect`) removes sessions first.
       const ttl = 2 * (this.options.sessionTimeout ?? 60_000);
-      this.#ownStore = new RedisStore(typeof redis === 'string' ? { url: redis, ttl } : { ttl, ...redis });
+      const store = new RedisStore(typeof redis === 'string' ? { url: redis, ttl } : { ttl, ...redis });
+      // Said at startup, also to apps that never call ready(): otherwise a missing ioredis
+      // shows only later, as requests answered 500 and publishes failing with publish_failed.
+      store.ready().catch((error: unknown) => console.error(`cometkit: the Redis store could not start: ${(error as Error)?.message ?? error}`));
+      this.#ownStore = store;
     }
     this.#engine = new Engine({ ...this.options, store: this.options.store ?? this.#ownStore ?? undefined });
     this.#websocket = new WebSocketTransport(this.#engine, this.options);
+  }
+
+  /**
+   * Resolves once the store can serve: at once in memory; with the `redis` option
+   * (or a `RedisStore` as `store`), once ioredis is loaded and connected. Rejects
+   * with why not, e.g. a `bad_options` CometError when the `ioredis` package is not
+   * installed. `createServer` cannot tell (it is synchronous, and ioredis is imported
+   * only when needed): await this before listening to fail at startup.
+   * @example
+   * const comet = createServer({ redis: process.env.REDIS_URL });
+   * await comet.ready();
+   * comet.attach(httpServer);
+   */
+  async ready(): Promise<void> {
+    await (this.options.store ?? this.#ownStore)?.ready?.();
   }
 
   /** The transport-agnostic engine underneath (for adapters and tests). */
@@ -165,7 +184,12 @@ export class CometServer {
           return await handleEventSource(req, res, clientId, this.#engine, this.options, this.#streams, streamAck(url.searchParams));
         }
       }
-      sendJson(res, req.method === 'GET' || req.method === 'POST' ? 400 : 405, errorBatch(`400::Expected a Bayeux request but got ${req.method} ${url.pathname.slice(0, 100)}`));
+      const request = `${req.method} ${url.pathname.slice(0, 100)}`;
+      if (req.method !== 'GET' && req.method !== 'POST') {
+        // RFC 9110 §15.5.6: a 405 names the methods the resource does allow.
+        return sendJson(res, 405, errorBatch(`405::Expected GET, POST or OPTIONS but got ${request}`), { Allow: 'GET, POST, OPTIONS' });
+      }
+      sendJson(res, 400, errorBatch(`400::Expected a Bayeux request but got ${request}`));
     } catch {
       // A bug or a failing store must cost one request, never the process.
       sendJson(res, 500, errorBatch('500::Server error'));

@@ -51,6 +51,12 @@ export interface Store {
    * or (for a shared store) any other. Returns a function that stops it.
    */
   watch(listener: (clientId: string) => void): () => void;
+  /**
+   * Resolves once the store can serve calls; rejects with why it cannot (for
+   * `RedisStore`: ioredis is not installed, or gave up reaching Redis). Optional: a store
+   * without it is taken as ready at once (`MemoryStore`).
+   */
+  ready?(): Promise<void>;
   /** Release resources (connections, timers). */
   close(): Promise<void>;
 }

@@ -114,7 +114,8 @@ describe('the reference server under hostile input', () => {
   it('ends an EventSource stream for an unknown clientId with the 402 reply', async () => {
     const { url } = await start();
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }), async (clientId) => {
+      // Not `.` or `..`: URL parsing resolves those segments away, so no such id reaches the server.
+      fc.asyncProperty(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).filter((id) => id !== '.' && id !== '..'), async (clientId) => {
         const stream = await openStream(`${url}/${encodeURIComponent(clientId)}`, { accept: 'text/event-stream' });
         await stream.done;
         expect(stream.status).toBe(200);

@@ -75,7 +75,7 @@ describe('hostile input', () => {
 
   it('answers a multi-megabyte body with 413 without reading it all', async () => {
     const { url } = await start();
-    const res = await post(url, 'x'.repeat(3 << 20));
+    const res = await post(url, 'x'.repeat(5 << 20)); // over the 4 MiB default
     expect(res.status).toBe(413);
     await stillServes(url);
   });
@@ -132,6 +132,22 @@ describe('hostile input', () => {
     expect((await fetch(`${url}/a/b/c`)).status).toBe(400);
     expect((await fetch(`${url}/%E0%A4%A`, { headers: { accept: 'text/event-stream' } })).status).toBe(400);
     await stillServes(url);
+  });
+
+  it.each(['PUT', 'DELETE', 'PATCH'])('answers %s with 405, an Allow header and a 405 error in the body', async (method) => {
+    const { url } = await start();
+    const res = await fetch(url, { method });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, POST, OPTIONS');
+    expect(await res.json()).toEqual([{ channel: '/meta/unknown', successful: false, error: `405::Expected GET, POST or OPTIONS but got ${method} /cometd` }]);
+  });
+
+  it('answers a GET or POST under the endpoint that is not a Bayeux request with 400 and a 400 error in the body', async () => {
+    const { url } = await start();
+    for (const res of [await fetch(`${url}/a/b`), await fetch(`${url}/a`, { method: 'POST' })]) {
+      expect(res.status).toBe(400);
+      expect((await res.json())[0]).toMatchObject({ successful: false, error: expect.stringMatching(/^400::Expected a Bayeux request but got /) });
+    }
   });
 
   it('throws a CometError for a server-side publish to a channel it cannot broadcast on', async () => {

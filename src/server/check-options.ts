@@ -1,0 +1,108 @@
+/**
+ * The checks on the engine's and the server's options: a mistake throws a
+ * `bad_options` CometError naming the option when the server is created, rather
+ * than failing later and obscurely. Without them `heartbeat: 0` ticks every
+ * millisecond while idle, `path: 5` throws a bare TypeError, `NaN` or a delay over
+ * 2^31 − 1 ms makes a timer fire after 1 ms (Node's and browsers' timers clamp
+ * it), and a string `allowedOrigins` would be matched as a substring.
+ *
+ * Every option has a rule (the mapped types make a new option without one a type
+ * error); `undefined` counts as absent, so it is never checked.
+ */
+import { CometError } from '../errors.js';
+import { CONNECTION_TYPES, type EngineOptions } from './engine-options.js';
+import type { ServerOptions } from './options.js';
+
+/** What an option must be; `expected` reads after "Expected option <name> to be". */
+interface Rule {
+  expected: string;
+  accepts(value: unknown): boolean;
+}
+
+/** The longest delay a timer honours (a signed 32-bit count of ms). */
+const MAX_DELAY = 2 ** 31 - 1;
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+const isFunction = (value: unknown): boolean => typeof value === 'function';
+
+const delay: Rule = {
+  expected: `a number of milliseconds from 0 to ${MAX_DELAY}`,
+  accepts: (value) => typeof value === 'number' && value >= 0 && value <= MAX_DELAY,
+};
+const positiveDelay: Rule = {
+  expected: `a number of milliseconds above 0, at most ${MAX_DELAY}`,
+  accepts: (value) => typeof value === 'number' && value > 0 && value <= MAX_DELAY,
+};
+const positiveInteger: Rule = {
+  expected: 'a positive integer',
+  accepts: (value) => Number.isSafeInteger(value) && (value as number) > 0,
+};
+
+const ENGINE_RULES: { [K in keyof EngineOptions]-?: Rule } = {
+  timeout: delay,
+  interval: delay,
+  backlog: positiveInteger,
+  maxFrameChars: positiveInteger,
+  sessionTimeout: positiveDelay,
+  extensions: { expected: 'an array of extension objects', accepts: (value) => Array.isArray(value) && value.every(isObject) },
+  store: { expected: 'a Store object', accepts: isObject },
+  randomId: { expected: 'a function returning a string', accepts: isFunction },
+  clock: {
+    expected: 'an object with now, setTimeout and clearTimeout functions',
+    accepts: (value) => isObject(value) && isFunction(value.now) && isFunction(value.setTimeout) && isFunction(value.clearTimeout),
+  },
+  connectionTypes: {
+    expected: 'a non-empty array of connection type names',
+    accepts: (value) => Array.isArray(value) && value.length > 0 && value.every((type) => typeof type === 'string'),
+  },
+};
+
+type ServerOnly = Omit<ServerOptions, keyof EngineOptions>;
+
+const SERVER_RULES: { [K in keyof ServerOnly]-?: Rule } & { connectionTypes: Rule } = {
+  path: { expected: 'a string starting with "/"', accepts: (value) => typeof value === 'string' && value.startsWith('/') },
+  allowedOrigins: {
+    expected: "'*', an array of origins or a function",
+    accepts: (value) => value === '*' || isFunction(value) || (Array.isArray(value) && value.every((origin) => typeof origin === 'string')),
+  },
+  heartbeat: positiveDelay,
+  streamLimit: positiveInteger,
+  maxBodyBytes: positiveInteger,
+  redis: { expected: 'a redis:// URL or RedisStore options', accepts: (value) => typeof value === 'string' || (isObject(value) && !Array.isArray(value)) },
+  // The Node server has an entry point for these types only; any other name (say the client's 'long-poll') offers nothing.
+  connectionTypes: {
+    expected: `a non-empty array of ${CONNECTION_TYPES.join(', ')}`,
+    accepts: (value) => Array.isArray(value) && value.length > 0 && value.every((type) => (CONNECTION_TYPES as readonly unknown[]).includes(type)),
+  },
+};
+
+/** Throw a `bad_options` CometError for the first option of the engine's that breaks its rule. */
+export function checkEngineOptions(options: EngineOptions): void {
+  check(options, ENGINE_RULES);
+}
+
+/** Throw a `bad_options` CometError for the first option of the server's (its engine's included) that breaks its rule. */
+export function checkServerOptions(options: ServerOptions): void {
+  check(options, { ...ENGINE_RULES, ...SERVER_RULES });
+}
+
+function check(options: unknown, rules: Record<string, Rule>): void {
+  if (!isObject(options)) throw new CometError('bad_options', `Expected the options to be an object but got ${shown(options)}`);
+  for (const [name, rule] of Object.entries(rules)) {
+    const value = options[name];
+    if (value !== undefined && !rule.accepts(value)) {
+      throw new CometError('bad_options', `Expected option ${name} to be ${rule.expected} but got ${shown(value)}`);
+    }
+  }
+}
+
+/** A value as a message shows it: `NaN`, `"30s"`, `["long-poll"]`, `a function`. */
+function shown(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  if (typeof value !== 'object' || value === null) return typeof value === 'string' ? JSON.stringify(value).slice(0, 100) : String(value);
+  try {
+    return JSON.stringify(value).slice(0, 100);
+  } catch {
+    return Object.prototype.toString.call(value); // circular
+  }
+}

@@ -1,0 +1,94 @@
+// @vitest-environment node
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, Engine, type CometServer, type ServerOptions } from '../../src/server/index.js';
+
+const created: CometServer[] = [];
+afterEach(async () => {
+  for (const comet of created.splice(0)) await comet.close();
+});
+
+/** `text` as a regular expression matching it literally. */
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Options as a JavaScript caller (or a config file) might pass them, types aside. */
+const loose = (options: Record<string, unknown>) => options as ServerOptions;
+
+describe('server options', () => {
+  it.each([
+    // [option, the value as the message shows it, the value]
+    ['heartbeat', '0', 0],
+    ['heartbeat', '-1', -1],
+    ['heartbeat', 'NaN', Number.NaN],
+    ['heartbeat', '"25s"', '25s'],
+    ['heartbeat', 'null', null],
+    ['timeout', '-1', -1],
+    ['timeout', 'Infinity', Infinity],
+    ['timeout', '2147483648', 2 ** 31],
+    ['timeout', '"30000"', '30000'],
+    ['interval', '-5', -5],
+    ['sessionTimeout', '0', 0],
+    ['backlog', '0', 0],
+    ['backlog', '1.5', 1.5],
+    ['backlog', 'NaN', Number.NaN],
+    ['streamLimit', '-1', -1],
+    ['maxBodyBytes', '0', 0],
+    ['maxBodyBytes', '"1mb"', '1mb'],
+    ['maxFrameChars', '0', 0],
+    ['path', '5', 5],
+    ['path', '"cometd"', 'cometd'],
+    ['path', '""', ''],
+    ['allowedOrigins', '"https://app.example"', 'https://app.example'],
+    ['allowedOrigins', '[5]', [5]],
+    ['connectionTypes', '["long-poll"]', ['long-poll']],
+    ['connectionTypes', '[]', []],
+    ['connectionTypes', '"websocket"', 'websocket'],
+    ['extensions', '{}', {}],
+    ['extensions', '[null]', [null]],
+    ['store', '5', 5],
+    ['randomId', '"abc"', 'abc'],
+    ['clock', '{}', {}],
+    ['redis', '6379', 6379],
+  ])('createServer refuses %s: %s with a bad_options CometError naming it', (option, got, value) => {
+    let thrown: unknown;
+    try {
+      created.push(createServer(loose({ [option]: value })));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ name: 'CometError', code: 'bad_options' });
+    expect((thrown as Error).message).toMatch(new RegExp(`^Expected option ${option} to be .+ but got ${literal(got)}$`));
+  });
+
+  it('refuses options that are not an object', () => {
+    expect(() => createServer(null as unknown as ServerOptions)).toThrow(expect.objectContaining({ code: 'bad_options', message: 'Expected the options to be an object but got null' }));
+  });
+
+  it('checks the engine options of an engine created without the server', () => {
+    expect(() => new Engine(loose({ backlog: 0 }))).toThrow(expect.objectContaining({ code: 'bad_options', message: 'Expected option backlog to be a positive integer but got 0' }));
+    expect(() => new Engine(loose({ path: 5 }))).not.toThrow(); // a server option, not the engine's
+  });
+
+  it.each<[string, ServerOptions]>([
+    ['no options', {}],
+    ['undefined values', { heartbeat: undefined, path: undefined, timeout: undefined }],
+    ['held connects answered at once', { timeout: 0, interval: 0 }],
+    ['the smallest counts', { backlog: 1, streamLimit: 1, maxBodyBytes: 1, maxFrameChars: 1 }],
+    ['short timers', { heartbeat: 100, sessionTimeout: 200, timeout: 5 }],
+    ['the root path', { path: '/' }],
+    ['any origin', { allowedOrigins: '*' }],
+    ['an origin predicate', { allowedOrigins: (origin) => origin.endsWith('.example') }],
+    ['a list of origins', { allowedOrigins: ['https://app.example'] }],
+    ['some connection types', { connectionTypes: ['websocket', 'long-polling'] }],
+    ['an extension', { extensions: [{ incoming() {} }] }],
+  ])('accepts %s', (_name, options) => {
+    const comet = createServer(options);
+    created.push(comet);
+    expect(comet.options.heartbeat).toBeGreaterThan(0);
+  });
+
+  it('drops a trailing slash from path', () => {
+    const comet = createServer({ path: '/cometd/' });
+    created.push(comet);
+    expect(comet.options.path).toBe('/cometd');
+  });
+});
