@@ -5,14 +5,14 @@
 // (negotiate, link, backoff, transport-memory, emitter, events, options).
 import { backoffDelay } from './backoff.js';
 import { Emitter } from './emitter.js';
-import { CometError, type CometErrorCode } from './errors.js';
+import { CometError, unexpected, type CometErrorCode } from './errors.js';
 import { Link, type LinkHost } from './link.js';
 import { orderTransports, race, type Race } from './negotiate.js';
 import { resolveOptions, type CoreOptions, type ResolvedOptions } from './options.js';
 import { resolvePlatform, type Platform } from './platform.js';
 import { isMeta, isValidChannel, isWildcard, matches } from './protocol/channel.js';
 import { createLink } from './transports/http.js';
-import { checkSize } from './protocol/frame.js';
+import { messageChars } from './protocol/frame.js';
 import { CONNECT, DISCONNECT, HANDSHAKE, SUBSCRIBE, UNSUBSCRIBE, type Advice, type Message, type TransportName } from './protocol/message.js';
 import type { Extension } from './extensions.js';
 import type { Channel, MessageCallback, Subscription } from './subscription.js';
@@ -41,7 +41,7 @@ interface Pending {
 const ACK_EVERY = 64;
 const noop = () => {};
 const closed = () => new CometError('closed', 'Client closed');
-const badChannel = (channel: unknown) => new CometError('bad_channel', `Expected a channel but got ${JSON.stringify(channel)}`);
+const badChannel = (channel: unknown) => unexpected('bad_channel', 'a channel', channel);
 const failed = (code: CometErrorCode, reply: Message) => new CometError(code, `${reply.channel} failed: ${reply.error}`, { reply });
 
 /**
@@ -55,7 +55,7 @@ const failed = (code: CometErrorCode, reply: Message) => new CometError(code, `$
 export class CometClient {
   readonly #o: ResolvedOptions;
   readonly #events = new Emitter<ClientEvents>((error, type) => {
-    if (type !== 'error') this.#error('listener_failed', 'A listener threw', error);
+    if (type !== 'error') this.#threw(error);
   });
   #platform!: Platform;
   #host!: LinkHost;
@@ -117,14 +117,15 @@ export class CometClient {
    */
   connect(): Promise<void> {
     if (this.#state === 'connected') return Promise.resolve();
-    if (!this.#waiter) {
-      const w = {} as Waiter;
-      w.promise = new Promise<void>((resolve, reject) => Object.assign(w, { resolve, reject }));
+    let w = this.#waiter;
+    if (!w) {
+      w = this.#waiter = {} as Waiter;
+      w.promise = new Promise<void>((resolve, reject) => Object.assign(w!, { resolve, reject }));
       w.promise.catch(noop); // the caller may not await connect(); failures are also `error` events
-      this.#waiter = w;
     }
+    // #start may settle it at once (an extension that drops the handshake).
     if (this.#state === 'disconnected' || this.#state === 'closed') this.#start();
-    return this.#waiter.promise;
+    return w.promise;
   }
 
   /**
@@ -195,27 +196,25 @@ export class CometClient {
       // 'seq', not CometD's `true`: a CometD server with its (per-batch) ack extension must not take us for one of its clients.
       ext: { ack: 'seq' },
     });
-    if (!message) return;
+    if (!message) return this.#handshaken({ channel: HANDSHAKE, error: 'Dropped by an extension' }); // fails it
     const current = () => session === this.#session;
     // Network failure, 5xx, garbage or silence: the server may come back. (#retry → #drop closes the request.)
     const fail = (error: CometError) => current() && this.#retry(error);
-    const http = createLink(this.#host.context(), {
-      onOpen: noop,
-      onMessages: (messages) => {
-        this.#handshaking?.close();
-        if (current()) this.#handshaken(messages.map((m) => this.#ext(m, 'incoming')).find((m) => m?.channel === HANDSHAKE));
-      },
-      onError: fail,
-      onClose: fail,
-    });
     // A server that accepts the request and never answers must not hold us in `connecting`.
     const timer = this.#platform.setTimeout(() => fail(new CometError('timeout', 'No handshake reply')), this.#o.connectTimeout);
-    this.#handshaking = {
-      close: () => {
-        http.close();
-        this.#platform.clearTimeout(timer);
+    const http = (this.#handshaking = createLink(
+      this.#host.context(),
+      {
+        onOpen: noop,
+        onMessages: (messages) => {
+          http.close();
+          if (current()) this.#handshaken(messages.map((m) => this.#ext(m, 'incoming')).find((m) => m?.channel === HANDSHAKE));
+        },
+        onError: fail,
+        onClose: fail,
       },
-    };
+      () => this.#platform.clearTimeout(timer),
+    ));
     http.post([message]);
   }
 
@@ -231,8 +230,12 @@ export class CometClient {
     this.#lastSeq = this.#acked = 0;
     this.#held.clear();
     // The new session knows none of our subscriptions: renew the confirmed ones (those
-    // still unanswered are pending requests, which #flush re-sends on the new session's link).
+    // still unanswered are pending requests, which #flush re-sends on the new session's link),
+    // ahead of every queued request, so that a publish queued while the server was away finds them.
+    const queued = this.#pending;
+    this.#pending = new Map();
     for (const [channel, entry] of this.#channels) if (entry.confirmed) this.#subscribe(channel, entry);
+    for (const request of queued) this.#pending.set(...request);
     this.#negotiate();
   }
 
@@ -419,7 +422,7 @@ export class CometClient {
       const m = message.channel !== CONNECT && this.#ext(message, 'incoming'); // connect replies are the link's
       if (!m) continue;
       if (m.successful !== undefined || isMeta(m.channel)) this.#reply(m);
-      else if (!this.#route(m.channel)) this.#error('bad_message', badChannel(m.channel).message);
+      else if (!this.#route(m.channel)) this.#events.emit('error', unexpected('bad_message', 'a channel', m.channel));
       else this.#sequence(m);
     }
   }
@@ -494,7 +497,7 @@ export class CometClient {
       try {
         cb(m.data, m);
       } catch (error) {
-        this.#error('listener_failed', 'A listener threw', error);
+        this.#threw(error);
       }
     }
   }
@@ -518,7 +521,7 @@ export class CometClient {
     const id = this.#id();
     return new Promise<Message>((resolve, reject) => {
       // #flush checks it as sent, once extensions have added their fields; offline, fail fast too (a throw here rejects).
-      if (!this.#active) checkSize(JSON.stringify(message), this.#o.maxMessageChars);
+      if (!this.#active) messageChars(message, this.#o.maxMessageChars);
       this.#pending.set(id, { message: { ...message, id }, code, resolve, reject });
       if (this.#state === 'disconnected') void this.connect();
       if (!this.#flushing) {
@@ -528,19 +531,28 @@ export class CometClient {
     });
   }
 
-  /** Send, as one batch, every request not yet on the active link. */
+  /** Send every request not yet on the active link, in as few frames as the size limit allows. */
   #flush(): void {
     this.#flushing = false;
     const link = this.#active;
     if (!link || !this.#clientId) return;
-    const batch: Message[] = [];
+    const max = this.#o.maxMessageChars;
+    let batch: Message[] = [];
+    let chars = 1; // the frame so far: `[`, then each message with the `,` or `]` after it
     for (const [id, p] of this.#pending) {
       if (p.link === link) continue;
       p.link = link;
       const m = this.#ext({ ...p.message, clientId: this.#clientId });
       try {
         if (!m) throw new CometError(p.code, 'Dropped by an extension');
-        checkSize(JSON.stringify(m), this.#o.maxMessageChars);
+        const size = messageChars(m, max);
+        // A server refuses an oversized frame whole (HTTP 413; on a WebSocket a close, which
+        // the re-send after reconnecting would repeat forever): start another frame instead.
+        if ((chars += size + 1) > max && batch.length) {
+          link.send(batch);
+          batch = [];
+          chars = size + 2;
+        }
         batch.push(m);
       } catch (error) {
         // Nothing will answer it, so settle it here.
@@ -554,7 +566,13 @@ export class CometClient {
   /** Pass a message through every extension's hook for its direction; null when one drops it. */
   #ext(message: Message, hook: keyof Extension = 'outgoing'): Message | null {
     let m: Message | null = message;
-    for (const ext of this.#o.extensions) if (m && ext[hook]) m = ext[hook](m);
+    try {
+      for (const ext of this.#o.extensions) if (m && ext[hook]) m = ext[hook](m);
+    } catch (error) {
+      // The app's code, as a listener is: reported, and the message dropped as if the extension had.
+      m = null;
+      this.#threw(error);
+    }
     return m;
   }
 
@@ -584,7 +602,8 @@ export class CometClient {
     this.#events.emit('state', { state, previous });
   }
 
-  #error(code: CometErrorCode, message: string, cause?: unknown): void {
-    this.#events.emit('error', new CometError(code, message, { cause }));
+  /** Report an exception from the app's code (a listener, a callback, an extension). */
+  #threw(cause: unknown): void {
+    this.#events.emit('error', new CometError('listener_failed', 'A listener threw', { cause }));
   }
 }

@@ -1,5 +1,5 @@
 import { CometClient } from './client.js';
-import { CometError } from './errors.js';
+import { unexpected } from './errors.js';
 import type { CoreOptions } from './options.js';
 import type { TransportName } from './protocol/message.js';
 import { iframeTransport } from './transports/iframe.js';
@@ -32,10 +32,11 @@ const BUILT_IN: Record<TransportName, TransportFactory> = {
  * client.subscribe('/stocks/*', (quote) => render(quote));
  */
 export function createClient(options: ClientOptions): CometClient {
-  const transports = (options.transports ?? (Object.keys(BUILT_IN) as TransportName[])).map((t) => {
+  // Array.from, not map: a lone name (plain JavaScript) is then a bad_options error, not a TypeError.
+  const transports = Array.from(options.transports ?? (Object.keys(BUILT_IN) as TransportName[]), (t) => {
     const factory = typeof t === 'string' ? BUILT_IN[t] : t;
     if (!factory) {
-      throw new CometError('bad_options', `Expected a transport name but got ${JSON.stringify(t)}`);
+      throw unexpected('bad_options', 'a transport name', t);
     }
     return factory;
   });

@@ -27,10 +27,6 @@ export interface TransportMemory {
   died(name: TransportName, lifetime: number): void;
 }
 
-// Without localStorage (Node, sandboxed frames) memory lasts as long as the page.
-const pageMemory = new Map<string, string>();
-const pageStorage = { getItem: (k: string) => pageMemory.get(k) ?? null, setItem: (k: string, v: string) => void pageMemory.set(k, v) };
-
 /**
  * Memory of transports for one endpoint, in `localStorage` when present: which
  * one worked last (start there next time) and which ones keep dying soon after
@@ -43,7 +39,8 @@ export function transportMemory(endpoint: URL, platform: Platform, enabled: bool
   let storage: Platform['storage'];
   let memo: Memo = {};
   try {
-    storage = enabled ? platform.storage ?? pageStorage : undefined;
+    // Without localStorage (Node, sandboxed frames) memory lasts until disconnect(), which #start renews.
+    storage = enabled ? platform.storage : undefined;
     memo = Object(JSON.parse(storage?.getItem(key) || '{}'));
   } catch {
     // Corrupt or inaccessible storage must never stop a connection.

@@ -105,4 +105,22 @@ describe.each(['websocket', 'sse', 'long-poll'] as const)('%s reconnecting', (tr
     });
     expect(states).toContain('reconnecting');
   });
+
+  it('renews its subscriptions on the new server before a publish made while the server was away', async () => {
+    const first = await server();
+    const port = (first.http.address() as AddressInfo).port;
+    const c = createClient({ url: first.url, transports: [transport], rememberTransport: false, reconnect: { initialDelay: 50, maxDelay: 200 } });
+    clients.push(c);
+    const got: string[] = [];
+    await c.subscribe<string>('/away/*', (text) => got.push(text)).ready;
+
+    servers.splice(servers.indexOf(first), 1);
+    await first.stop();
+    await vi.waitFor(() => expect(c.state).toBe('reconnecting'));
+    const published = c.publish('/away/news', 'sent while the server was away');
+    await server(port);
+    await published;
+    // Queued before the renewal, it would reach the new server before the subscription did, and no one.
+    await vi.waitFor(() => expect(got).toEqual(['sent while the server was away']));
+  });
 });

@@ -212,5 +212,51 @@ describe('client delivery', () => {
     expect(fine.status).toBe('fulfilled');
     expect(ws.sent.slice(before).join()).not.toContain(token);
   });
+
+  it('splits requests made in one turn into frames within maxMessageChars, in order, and every one is answered', async () => {
+    const { client, ws } = await connected([], 300);
+    const before = ws.sent.length;
+    await Promise.all(Array.from({ length: 6 }, (_, i) => client.publish('/a', `${i}`.repeat(80))));
+    const frames = ws.sent.slice(before);
+    expect(frames.length).toBeGreaterThan(1); // all six in one frame would be ~800 characters
+    for (const frame of frames) expect(frame.length).toBeLessThanOrEqual(300);
+    const sent = frames.flatMap((f) => (JSON.parse(f) as Message[]).map((m) => (m.data as string)[0]));
+    expect(sent).toEqual(['0', '1', '2', '3', '4', '5']);
+  });
+
+  it('refuses data JSON cannot carry with a bad_message CometError, offline and connected', async () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const offline = new CometClient({ url: 'http://localhost/cometd', transports: [websocketTransport], platform: { window: undefined } });
+    onTestFinished(() => offline.disconnect());
+    await expect(offline.publish('/a', cyclic)).rejects.toMatchObject({ name: 'CometError', code: 'bad_message' });
+    const { client } = await connected();
+    await expect(client.publish('/a', { n: 1n })).rejects.toMatchObject({ name: 'CometError', code: 'bad_message' });
+    await expect(client.publish('/a', 'fine')).resolves.toBeUndefined();
+  });
+
+  it('reports a throwing outgoing extension as listener_failed and fails only the request it threw on', async () => {
+    const { client, errors } = await connected([{ outgoing: (m) => { if (m.data === 'boom') throw new Error('token expired'); return m; } }]);
+    await expect(client.publish('/a', 'boom')).rejects.toMatchObject({ code: 'publish_failed', message: 'Dropped by an extension' });
+    expect(errors.map((e) => [e.code, (e.cause as Error).message])).toEqual([['listener_failed', 'token expired']]);
+    await expect(client.publish('/a', 'fine')).resolves.toBeUndefined();
+  });
+
+  it('reports a throwing incoming extension as listener_failed, drops only that message, and keeps delivering the frame', async () => {
+    const { errors, got, sub, deliver } = await connected([{ incoming: (m) => { if (m.data === 'boom') throw new Error('bad'); return m; } }]);
+    await sub('/a', 'a').ready;
+    deliver(['/a', 1], ['/a', 'boom'], ['/a', 2]);
+    expect(got).toEqual(['a:1', 'a:2']);
+    expect(errors.map((e) => e.code)).toEqual(['listener_failed']);
+  });
+
+  it('fails connect() with handshake_failed when an outgoing extension drops or throws on the handshake', async () => {
+    for (const outgoing of [(m: Message) => (m.channel === '/meta/handshake' ? null : m), () => { throw new Error('no token'); }]) {
+      const client = new CometClient({ url: 'http://localhost/cometd', transports: [websocketTransport], extensions: [{ outgoing }], platform: { window: undefined } });
+      client.on('error', () => {});
+      await expect(client.connect()).rejects.toMatchObject({ code: 'handshake_failed' });
+      expect(client.state).toBe('closed');
+    }
+  });
 });
 

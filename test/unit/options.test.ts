@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createClient, websocketTransport } from '../../src/index.js';
+import { CometClient, createClient, websocketTransport } from '../../src/index.js';
 import { codeOf } from '../helpers/error-code.js';
 import { DEFAULTS, resolveOptions } from '../../src/options.js';
 
@@ -20,6 +20,16 @@ describe('options', () => {
     expect(o.fallbackDelay).toBe(DEFAULTS.fallbackDelay);
     expect(o.reconnect).toEqual({ ...DEFAULTS.reconnect, maxDelay: 5 });
     expect(o.url.href).toBe('http://x/c');
+  });
+
+  it('fills in reconnect defaults for undefined fields too (an undefined maxDelay would make every delay NaN: no wait at all)', () => {
+    const o = resolveOptions({ url: 'http://x/c', transports: [websocketTransport], reconnect: { maxDelay: undefined, factor: 3 } });
+    expect(o.reconnect).toEqual({ ...DEFAULTS.reconnect, factor: 3 });
+  });
+
+  it('rejects a transports value that is not a list of transports with bad_options', () => {
+    expect(codeOf(() => createClient({ url: 'http://x/c', transports: 'websocket' as unknown as ['websocket'] }))).toBe('bad_options');
+    expect(codeOf(() => new CometClient({ url: 'http://x/c', transports: 'websocket' as unknown as [] }))).toBe('bad_options');
   });
 
   it('starts a client disconnected, with no transport or session yet', () => {
