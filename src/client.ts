@@ -152,7 +152,7 @@ export class CometClient {
 
   /**
    * Publish `data` to a channel; resolves when the server acknowledges it.
-   * Rejects with `bad_channel`, `too_large`, `publish_failed` or `closed`.
+   * Rejects with `bad_channel`, `too_large`, `bad_message` (data JSON cannot carry), `publish_failed` or `closed`.
    */
   async publish(channel: string, data: unknown): Promise<void> {
     if (!isValidChannel(channel) || isWildcard(channel) || isMeta(channel)) throw badChannel(channel);

@@ -1,7 +1,11 @@
 import type { CometError } from './errors.js';
 import type { Message, TransportName } from './protocol/message.js';
 
-/** The client's life: `disconnected → connecting → connected ⇄ reconnecting`, and `closed` at the end. */
+/**
+ * The client's life: `disconnected → connecting → connected ⇄ reconnecting`, and `closed`
+ * after `disconnect()` or a failure retrying cannot mend (a refused handshake). A closed
+ * client starts over, as a new session, when `connect()` is called again.
+ */
 export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
 /** Payload of the `state` event. */

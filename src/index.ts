@@ -50,7 +50,7 @@ export type { CometErrorCode } from './errors.js';
 export { authTokenExtension } from './extensions.js';
 export type { Extension } from './extensions.js';
 export type { CoreOptions } from './options.js';
-export type { Platform } from './platform.js';
+export type { Platform, WebSocketConstructor, WebSocketLike } from './platform.js';
 export type { Advice, Message, TransportName } from './protocol/message.js';
 export type { MessageCallback, Subscription } from './subscription.js';
 export type { Transport, TransportContext, TransportFactory, TransportSink } from './transports/transport.js';

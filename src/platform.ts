@@ -6,7 +6,8 @@
  */
 export interface Platform {
   fetch: typeof fetch;
-  WebSocket?: typeof WebSocket | undefined;
+  /** A WebSocket class: the global one, or in Node e.g. the `ws` package's (`import { WebSocket } from 'ws'`). */
+  WebSocket?: WebSocketConstructor | undefined;
   EventSource?: typeof EventSource | undefined;
   /** Needed by the iframe transport. */
   document?: Document | undefined;
@@ -18,6 +19,23 @@ export interface Platform {
   clearTimeout: (handle: unknown) => void;
   now: () => number;
 }
+
+/**
+ * What the WebSocket transport uses of a socket. Typed by what it assigns and calls,
+ * not as the DOM's `WebSocket`, so that other implementations (the `ws` package's,
+ * whose events are its own types) fit without a cast.
+ */
+export interface WebSocketLike {
+  onopen: ((event: never) => void) | null;
+  onmessage: ((event: never) => void) | null;
+  onclose: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
+  send(data: string): void;
+  close(): void;
+}
+
+/** A WebSocket class, as `platform.WebSocket` takes it. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 /** Fill in what `given` leaves out from `globalThis`, now. */
 export function resolvePlatform(given: Partial<Platform> = {}): Platform {

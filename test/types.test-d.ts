@@ -7,6 +7,7 @@
  * here executes, the client is only declared.
  */
 import { expectTypeOf } from 'vitest';
+import { WebSocket as NodeWebSocket } from 'ws';
 import {
   CometClient,
   CometError,
@@ -107,6 +108,9 @@ createClient({
   platform: { WebSocket: undefined, storage: { getItem: () => null, setItem: () => {} } },
 });
 new CometClient({ url: 'https://x/c', transports: [websocketTransport, longPollTransport] });
+// In Node, the `ws` package's WebSocket fits `platform.WebSocket` as it is, without a cast.
+createClient({ url: 'https://x/c', platform: { WebSocket: NodeWebSocket } });
+createClient({ url: 'https://x/c', platform: { WebSocket: globalThis.WebSocket } });
 const custom: TransportFactory = { ...longPollTransport };
 createClient({ url: 'https://x/c', transports: [custom] });
 

@@ -1,5 +1,6 @@
 import { encodeFrame } from '../protocol/frame.js';
 import { createLink, type Link } from './http.js';
+import type { WebSocketLike } from '../platform.js';
 import type { TransportFactory } from './transport.js';
 
 /**
@@ -12,7 +13,7 @@ export const websocketTransport: TransportFactory = {
   isSupported: (p) => typeof p.WebSocket === 'function',
   create() {
     let k: Link | undefined;
-    let ws: WebSocket | undefined;
+    let ws: WebSocketLike | undefined;
     return {
       open(c, s) {
         k = createLink(c, s, () => ws?.close());
@@ -24,7 +25,7 @@ export const websocketTransport: TransportFactory = {
         }
         ws.onopen = k.open;
         // Bayeux frames are text; a binary frame fails to parse and is reported as bad_message.
-        ws.onmessage = ({ data }) => k!.feed(String(data));
+        ws.onmessage = ({ data }: { data: unknown }) => k!.feed(String(data));
         ws.onclose = ws.onerror = () => k!.fail('WebSocket closed');
       },
       send: (m) => ws?.send(encodeFrame(m)),
