@@ -97,7 +97,10 @@ export class RedisStore implements Store {
     this.#ready.catch(() => {});
   }
 
-  /** Resolves once both connections are up and the wake-up channel is subscribed. */
+  /**
+   * Resolves once both connections are up and the wake-up channel is subscribed, however
+   * long Redis takes to come up (calls made meanwhile wait for it); rejects if ioredis is missing.
+   */
   async ready(): Promise<void> {
     await this.#ready;
   }
@@ -211,7 +214,10 @@ export class RedisStore implements Store {
       throw new CometError('bad_options', 'The redis option needs the ioredis package: npm install ioredis', { cause });
     }
     const command = new RedisClass(url, { enableAutoPipelining: true, ...connection });
-    const subscriber = command.duplicate();
+    // The subscription waits out an outage however long (ioredis re-subscribes after every
+    // reconnect). With ioredis's default of 20 attempts per command, a Redis that came up
+    // ~10 s after this process left the store failing every call until a restart.
+    const subscriber = command.duplicate({ maxRetriesPerRequest: null });
     // ioredis reconnects by itself; without a listener it would print every failed attempt.
     command.on('error', () => {});
     subscriber.on('error', () => {});

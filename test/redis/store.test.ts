@@ -3,8 +3,9 @@
 // keeps it, test/helpers/store-contract.ts), atomic seqs across processes (two
 // stores = two connections), a publish's cost in scripts, wake-ups across stores,
 // and keys that expire by themselves when no process sweeps.
+import net, { type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { RedisStore, type RedisStoreOptions } from '../../src/server/index.js';
 import { ENQUEUE_CHUNK } from '../../src/server/redis-store.js';
 import { startRedis, type RunningRedis } from '../helpers/redis-server.js';
@@ -125,6 +126,34 @@ describe('RedisStore', () => {
     expect(await s.expired(Date.now())).toEqual(['gone']);
     expect(await s.destroySession('gone')).toBeNull();
     expect(await s.expired(Date.now())).toEqual([]);
+  });
+
+  it('waits for a Redis that comes up late, past ioredis\'s 20 attempts per command, then works', async () => {
+    // A loopback port that drops connections until `up`, then forwards them to Redis.
+    let up = false;
+    const sockets = new Set<net.Socket>();
+    const gate = net.createServer((socket) => {
+      if (!up) return socket.destroy();
+      const upstream = net.connect(redis.port, '127.0.0.1');
+      for (const s of [socket, upstream]) {
+        sockets.add(s);
+        s.on('error', () => {});
+        s.on('close', () => (socket.destroy(), upstream.destroy()));
+      }
+      socket.pipe(upstream).pipe(socket);
+    });
+    await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+    onTestFinished(async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => gate.close(resolve));
+    });
+    let attempts = 0;
+    const s = fresh({ url: `redis://127.0.0.1:${(gate.address() as AddressInfo).port}`, connection: { retryStrategy: () => (attempts++, 5) } });
+    await vi.waitFor(() => expect(attempts).toBeGreaterThan(50), { timeout: 10_000 }); // both connections, 25+ each
+    up = true;
+    await s.ready();
+    await s.createSession('late', { ack: true }, Date.now());
+    expect(await s.touch('late', Date.now())).toEqual({ ack: true, acked: 0 });
   });
 
   it('rejects calls with a clear error when Redis is unreachable', async () => {
