@@ -5,7 +5,7 @@
 // (negotiate, link, backoff, transport-memory, emitter, events, options).
 import { backoffDelay } from './backoff.js';
 import { Emitter } from './emitter.js';
-import { CometError, unexpected, type CometErrorCode } from './errors.js';
+import { CometError, type CometErrorCode } from './errors.js';
 import { Link, type LinkHost } from './link.js';
 import { orderTransports, race, type Race } from './negotiate.js';
 import { resolveOptions, type CoreOptions, type ResolvedOptions } from './options.js';
@@ -41,7 +41,7 @@ interface Pending {
 const ACK_EVERY = 64;
 const noop = () => {};
 const closed = () => new CometError('closed', 'Client closed');
-const badChannel = (channel: unknown) => unexpected('bad_channel', 'a channel', channel);
+const badChannel = (channel: unknown) => new CometError('bad_channel', `Expected a channel but got ${JSON.stringify(channel)}`);
 const failed = (code: CometErrorCode, reply: Message) => new CometError(code, `${reply.channel} failed: ${reply.error}`, { reply });
 
 /**
@@ -422,7 +422,7 @@ export class CometClient {
       const m = message.channel !== CONNECT && this.#ext(message, 'incoming'); // connect replies are the link's
       if (!m) continue;
       if (m.successful !== undefined || isMeta(m.channel)) this.#reply(m);
-      else if (!this.#route(m.channel)) this.#events.emit('error', unexpected('bad_message', 'a channel', m.channel));
+      else if (!this.#route(m.channel)) this.#events.emit('error', new CometError('bad_message', badChannel(m.channel).message));
       else this.#sequence(m);
     }
   }
@@ -566,12 +566,13 @@ export class CometClient {
   /** Pass a message through every extension's hook for its direction; null when one drops it. */
   #ext(message: Message, hook: keyof Extension = 'outgoing'): Message | null {
     let m: Message | null = message;
-    try {
-      for (const ext of this.#o.extensions) if (m && ext[hook]) m = ext[hook](m);
-    } catch (error) {
-      // The app's code, as a listener is: reported, and the message dropped as if the extension had.
-      m = null;
-      this.#threw(error);
+    for (const ext of this.#o.extensions) {
+      try {
+        if (m && ext[hook]) m = ext[hook](m);
+      } catch (error) {
+        // The app's code, as a listener is: reported, and skipped (the message goes on as it was).
+        this.#threw(error);
+      }
     }
     return m;
   }

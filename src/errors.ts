@@ -34,10 +34,6 @@ export class CometError extends Error {
   }
 }
 
-/** A CometError saying what was expected and, as JSON, what came instead. */
-export const unexpected = (code: CometErrorCode, what: string, got: unknown): CometError =>
-  new CometError(code, `Expected ${what} but got ${JSON.stringify(got)}`);
-
 /**
  * True for a `CometError`, also one from another realm (the iframe transport
  * crosses window boundaries, where `instanceof` fails).

@@ -1,5 +1,5 @@
 import { CometClient } from './client.js';
-import { unexpected } from './errors.js';
+import { CometError } from './errors.js';
 import type { CoreOptions } from './options.js';
 import type { TransportName } from './protocol/message.js';
 import { iframeTransport } from './transports/iframe.js';
@@ -36,7 +36,7 @@ export function createClient(options: ClientOptions): CometClient {
   const transports = Array.from(options.transports ?? (Object.keys(BUILT_IN) as TransportName[]), (t) => {
     const factory = typeof t === 'string' ? BUILT_IN[t] : t;
     if (!factory) {
-      throw unexpected('bad_options', 'a transport name', t);
+      throw new CometError('bad_options', `Expected a transport name but got ${JSON.stringify(t)}`);
     }
     return factory;
   });

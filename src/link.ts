@@ -92,11 +92,12 @@ export class Link {
   }
 
   #connect(first: boolean): void {
+    // A held connect may legitimately last `timeout`; past that plus the grace, the link is dead.
+    // Armed first: a connect an extension drops (or throws on) must not stop the loop unnoticed.
+    if (!first) this.#deadline(this.#advice.timeout ?? 0);
     const message = this.#host.connectMessage(this.connectionType, first);
     if (!message) return;
     this.#inflight = message.id;
-    // A held connect may legitimately last `timeout`; past that plus the grace, the link is dead.
-    if (!first) this.#deadline(this.#advice.timeout ?? 0);
     this.#transport.send([message]);
   }
 

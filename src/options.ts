@@ -1,4 +1,4 @@
-import { unexpected } from './errors.js';
+import { CometError } from './errors.js';
 import { MAX_FRAME_CHARS } from './protocol/frame.js';
 import type { BackoffOptions } from './backoff.js';
 import type { Extension } from './extensions.js';
@@ -56,7 +56,7 @@ export const DEFAULTS: Readonly<Omit<ResolvedOptions, 'url' | 'transports' | 'ex
 
 const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
-const bad = (what: string, got: unknown) => unexpected('bad_options', what, got);
+const bad = (what: string, got: unknown) => new CometError('bad_options', `Expected ${what} but got ${got}`);
 
 /** Validate and fill in options; a mistake throws a `bad_options` CometError at construction, not at connect. */
 export function resolveOptions(options: CoreOptions): ResolvedOptions {
@@ -67,7 +67,7 @@ export function resolveOptions(options: CoreOptions): ResolvedOptions {
     // reported below
   }
   if (!/^https?:$/.test(url?.protocol ?? '')) throw bad('an absolute http(s) URL', options.url);
-  if (!Array.isArray(options.transports) || !options.transports.length) throw bad('a list of transports', options.transports);
+  if (!Array.isArray(options.transports) || !options.transports.length) throw bad('at least one transport', options.transports);
   return {
     ...DEFAULTS,
     extensions: [],

@@ -51,8 +51,9 @@ export function resolvePlatform(given: Partial<Platform> = {}): Platform {
     get storage() {
       return g.localStorage;
     },
-    setTimeout: (fn, ms) => g.setTimeout(fn, ms),
-    clearTimeout: (h) => g.clearTimeout(h as ReturnType<typeof setTimeout>),
+    // Looked up on each call, so fake timers installed later are used.
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
     now: Date.now,
     ...given,
   };

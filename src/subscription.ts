@@ -7,7 +7,10 @@ export type MessageCallback<T = unknown> = (data: T, message: Message) => void;
 export interface Subscription {
   /** The channel or pattern subscribed to, e.g. `/stocks/*`. */
   readonly channel: string;
-  /** Settles when the server confirms; rejects with `subscribe_denied` (then the subscription is gone). */
+  /**
+   * Settles when the server confirms; rejects with `subscribe_denied` (then the subscription
+   * is gone), or with the client's own failure (`handshake_failed`, `closed`).
+   */
   readonly ready: Promise<void>;
   /** Stop receiving; resolves when the server confirms (at once when other subscriptions share the channel). */
   unsubscribe(): Promise<void>;

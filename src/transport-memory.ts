@@ -66,7 +66,8 @@ export function transportMemory(endpoint: URL, platform: Platform, enabled: bool
       const n = (strikes[name] = lifetime < SOON ? (strikes[name] ?? 0) + 1 : 0);
       if (n < 2) return;
       strikes[name] = 0;
-      (memo.demoted ??= {})[name] = platform.now() + DEMOTE_TTL;
+      // Object(): stored garbage (a string, a number) must not throw here, in the middle of a reconnect.
+      (memo.demoted = Object(memo.demoted) as Memo['demoted'] & object)[name] = platform.now() + DEMOTE_TTL;
       if (memo.last === name) memo.last = undefined;
       save();
     },

@@ -1,4 +1,4 @@
-import { CometError, unexpected } from '../errors.js';
+import { CometError } from '../errors.js';
 import type { Message } from './message.js';
 
 /** Largest frame a client accepts by default: 1 MiB of JSON text. */
@@ -26,12 +26,13 @@ export function parseFrame(text: string, maxChars = MAX_FRAME_CHARS): Message[] 
 
 /** Throw `too_large` when `json` (a frame or one message) is over `maxChars`. */
 export function checkSize(json: string, maxChars: number): void {
-  if (json.length > maxChars) throw unexpected('too_large', `at most ${maxChars} characters`, json.length);
+  if (json.length > maxChars) throw new CometError('too_large', `Expected at most ${maxChars} characters but got ${json.length}`);
 }
 
 /**
- * The characters `message` takes in a frame, checked like a frame by `checkSize`;
- * `bad_message` for data JSON cannot carry (a cycle, a BigInt).
+ * The characters `message` takes in a frame; `too_large` when a frame of its own
+ * (brackets included) would be over `maxChars`, `bad_message` for data JSON cannot
+ * carry (a cycle, a BigInt).
  */
 export function messageChars(message: Message, maxChars: number): number {
   let json: string;
@@ -40,7 +41,7 @@ export function messageChars(message: Message, maxChars: number): number {
   } catch (cause) {
     throw new CometError('bad_message', 'Expected a JSON frame', { cause });
   }
-  checkSize(json, maxChars);
+  checkSize(json, maxChars - 2);
   return json.length;
 }
 

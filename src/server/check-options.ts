@@ -65,7 +65,11 @@ const SERVER_RULES: { [K in keyof ServerOnly]-?: Rule } & { connectionTypes: Rul
     expected: "'*', an array of origins or a function",
     accepts: (value) => value === '*' || isFunction(value) || (Array.isArray(value) && value.every((origin) => typeof origin === 'string')),
   },
-  heartbeat: positiveDelay,
+  // A stream's heartbeat timer ticks every heartbeat / 4: below 100 ms it would busy the process while idle.
+  heartbeat: {
+    expected: `a number of milliseconds from 100 to ${MAX_DELAY}`,
+    accepts: (value) => typeof value === 'number' && value >= 100 && value <= MAX_DELAY,
+  },
   streamLimit: positiveInteger,
   maxBodyBytes: positiveInteger,
   redis: { expected: 'a redis:// URL or RedisStore options', accepts: (value) => typeof value === 'string' || (isObject(value) && !Array.isArray(value)) },

@@ -52,9 +52,9 @@ export interface Store {
    */
   watch(listener: (clientId: string) => void): () => void;
   /**
-   * Resolves once the store can serve calls; rejects with why it cannot (for
-   * `RedisStore`: ioredis is not installed, or gave up reaching Redis). Optional: a store
-   * without it is taken as ready at once (`MemoryStore`).
+   * Resolves once the store can serve calls; rejects with why it never will (for
+   * `RedisStore`: ioredis is not installed; a Redis not up yet is waited for). Optional:
+   * a store without it is taken as ready at once (`MemoryStore`).
    */
   ready?(): Promise<void>;
   /** Release resources (connections, timers). */

@@ -64,3 +64,29 @@ describe.each(transports)('%s against the reference server', (transport) => {
     await vi.waitFor(() => expect(seen).toHaveBeenCalledWith({ from: 'a' }, expect.anything()));
   });
 });
+
+describe('a connect an extension drops', () => {
+  it('is caught by the connect deadline: the client reconnects and delivers again (long-poll, where only connects receive)', async () => {
+    let connects = 0;
+    const c = createClient({
+      url: server.url,
+      transports: ['long-poll'],
+      rememberTransport: false,
+      connectTimeout: 300,
+      reconnect: { initialDelay: 10, maxDelay: 50 },
+      // The third connect is dropped: before, the loop waited for its reply forever while `state` said connected.
+      extensions: [{ outgoing: (m) => (m.channel === '/meta/connect' && ++connects === 3 ? null : m) }],
+    });
+    clients.push(c);
+    const errors: string[] = [];
+    c.on('error', (e) => errors.push(e.code));
+    const got: number[] = [];
+    await c.subscribe<number>('/dropped', (n) => got.push(n)).ready;
+    await vi.waitFor(() => expect(connects).toBeGreaterThan(3), { timeout: 10_000 });
+    await vi.waitFor(async () => {
+      await server.comet.publish('/dropped', got.length);
+      expect(got.length).toBeGreaterThan(0);
+    }, { timeout: 10_000 });
+    expect(errors).toContain('timeout');
+  });
+});

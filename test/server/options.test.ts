@@ -18,6 +18,7 @@ describe('server options', () => {
     // [option, the value as the message shows it, the value]
     ['heartbeat', '0', 0],
     ['heartbeat', '-1', -1],
+    ['heartbeat', '50', 50], // its timer would tick every 12 ms
     ['heartbeat', 'NaN', Number.NaN],
     ['heartbeat', '"25s"', '25s'],
     ['heartbeat', 'null', null],

@@ -90,6 +90,15 @@ describe('TransportMemory', () => {
     m.worked('long-poll');
     expect(m.last).toBe('long-poll');
   });
+
+  it('survives well-formed garbage in storage: a transport can still be demoted', () => {
+    for (const stored of ['{"demoted":"x"}', '{"demoted":5}', '{"demoted":null}', '"x"', '[1]']) {
+      const { m } = memory(new Map([['cometkit:http://x/cometd', stored]]));
+      m.died('websocket', 0);
+      m.died('websocket', 0);
+      expect(m.isDemoted('websocket')).toBe(true);
+    }
+  });
 });
 
 describe('Race', () => {
