@@ -19,7 +19,7 @@ export const iframeTransport: TransportFactory = streamTransport(
     u.searchParams.set('origin', w.location.origin);
     // Only our own frame, served from the endpoint's origin, may feed us: any
     // other window can postMessage here, and its data must never be parsed.
-    const onMessage = ({ source, origin, data }: MessageEvent) => {
+    const onMessage = ({ source, origin, data }: { source: unknown; origin: string; data: unknown }) => {
       if (source === f.contentWindow && origin === c.url.origin && typeof data === 'string') {
         e.open(); // The server's first chunk, `[]`, is the open signal.
         e.data(data);
@@ -30,7 +30,7 @@ export const iframeTransport: TransportFactory = streamTransport(
     f.onload = e.end;
     f.hidden = true;
     f.src = u.href;
-    c.platform.document!.body.appendChild(f);
+    c.platform.document!.body.appendChild(f as never); // typed `never`: the DOM's own takes a Node
     return () => {
       w.removeEventListener('message', onMessage);
       f.remove();

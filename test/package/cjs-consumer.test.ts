@@ -1,5 +1,6 @@
 // @vitest-environment node
-// The built package as a CommonJS TypeScript project sees it: fixtures/cjs-consumer.cts,
+// The built package as a CommonJS TypeScript project sees it (and, last, a Node ESM one
+// without the DOM lib: fixtures/node-consumer.mts): fixtures/cjs-consumer.cts,
 // compiled with fixtures/tsconfig.json (`module: node16`, strict, declarations
 // checked too), imports cometkit by its own name, so TypeScript resolves it through
 // package.json `exports` into dist/ like an installed copy. It needs the build
@@ -12,24 +13,36 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const TSCONFIG = fileURLToPath(new URL('./fixtures/tsconfig.json', import.meta.url));
+const NODE_TSCONFIG = fileURLToPath(new URL('./fixtures/tsconfig.node.json', import.meta.url));
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 
-describe('the package for CommonJS TypeScript consumers', () => {
+/** Compile the project of `tsconfig`: its program and the diagnostics outside node_modules, formatted. */
+function compile(tsconfig: string) {
+  const config = ts.getParsedCommandLineOfConfigFile(tsconfig, {}, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+    },
+  })!;
+  const program = ts.createProgram(config.fileNames, config.options);
+  const ours = ts.getPreEmitDiagnostics(program).filter((d) => !d.file?.fileName.includes('/node_modules/'));
+  const host = { getCanonicalFileName: (f: string) => f, getCurrentDirectory: ts.sys.getCurrentDirectory, getNewLine: () => '\n' };
+  return { program, errors: ts.formatDiagnostics(ours, host) };
+}
+
+describe('the package as TypeScript consumers compile it', () => {
   it('type-checks a module: node16 .cts consumer of every entry point against CommonJS declarations', () => {
     expect(existsSync(`${DIST}index.cjs`), 'dist/ is missing: npm run build').toBe(true);
-    const config = ts.getParsedCommandLineOfConfigFile(TSCONFIG, {}, {
-      ...ts.sys,
-      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-        throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
-      },
-    })!;
-    const program = ts.createProgram(config.fileNames, config.options);
-    const ours = ts.getPreEmitDiagnostics(program).filter((d) => !d.file?.fileName.includes('/node_modules/'));
-    const host = { getCanonicalFileName: (f: string) => f, getCurrentDirectory: ts.sys.getCurrentDirectory, getNewLine: () => '\n' };
-    expect(ts.formatDiagnostics(ours, host)).toBe('');
+    const { program, errors } = compile(TSCONFIG);
+    expect(errors).toBe('');
     const fromDist = program.getSourceFiles().map((f) => f.fileName).filter((f) => f.startsWith(DIST)).map((f) => f.slice(DIST.length));
     expect(fromDist).toEqual(expect.arrayContaining(['index.d.cts', 'server/index.d.cts', 'testing/index.d.cts']));
     // No ESM declaration came in through an import left naming a .js file.
     expect(fromDist.filter((f) => !f.endsWith('.d.cts'))).toEqual([]);
+  }, 60_000);
+
+  it('type-checks a Node ESM consumer without the DOM lib: the client names no DOM type, and ws fits platform.WebSocket', () => {
+    expect(existsSync(`${DIST}index.mjs`), 'dist/ is missing: npm run build').toBe(true);
+    expect(compile(NODE_TSCONFIG).errors).toBe('');
   }, 60_000);
 });
