@@ -36,28 +36,36 @@ function reply(m) {
   return { channel: m.channel, id: m.id, successful: true, subscription: m.subscription };
 }
 
-const answer = (text) => JSON.stringify(JSON.parse(text).map(reply).filter(Boolean));
+/** The replies to a frame of requests. */
+const replies = (text) => JSON.parse(text).map(reply).filter(Boolean);
 
 async function fakeFetch(_url, init) {
-  const body = answer(init.body);
+  const body = JSON.stringify(replies(init.body));
   return { ok: true, status: 200, statusText: 'OK', text: async () => body };
 }
 
-let socket = null;
-class FakeWebSocket {
+/** What both clients' sockets share: the handlers they set, and replies on the next microtask. */
+class FakeSocket {
   onopen = null;
   onmessage = null;
   onclose = null;
   onerror = null;
+  answer(messages) {
+    if (messages.length) queueMicrotask(() => this.onmessage?.({ data: JSON.stringify(messages) }));
+  }
+  close() {}
+}
+
+let socket = null;
+class FakeWebSocket extends FakeSocket {
   constructor() {
+    super();
     socket = this;
     queueMicrotask(() => this.onopen?.({}));
   }
   send(text) {
-    const data = answer(text);
-    if (data !== '[]') queueMicrotask(() => this.onmessage?.({ data }));
+    this.answer(replies(text));
   }
-  close() {}
 }
 
 let handle = 0;
@@ -106,14 +114,11 @@ async function cometkitClient(counter) {
 // place answers like `FakeWebSocket`, except that Faye asks for no immediate first connect (it is answered anyway).
 const require = createRequire(import.meta.url);
 let fayeSocket = null;
-class FakeFayeWebSocket {
-  onopen = null;
-  onmessage = null;
-  onclose = null;
-  onerror = null;
+class FakeFayeWebSocket extends FakeSocket {
   readyState = 0;
   #connects = 0;
   constructor() {
+    super();
     fayeSocket = this;
     setTimeout(() => {
       this.readyState = 1;
@@ -121,12 +126,9 @@ class FakeFayeWebSocket {
     }, 0);
   }
   send(text) {
-    const replies = JSON.parse(text)
-      .map((m) => (m.channel === '/meta/connect' ? (this.#connects++ ? null : { channel: m.channel, id: m.id, successful: true, advice: { reconnect: 'retry', interval: 0, timeout: 30_000 } }) : reply(m)))
-      .filter(Boolean);
-    if (replies.length) queueMicrotask(() => this.onmessage?.({ data: JSON.stringify(replies) }));
+    const connect = (m) => (this.#connects++ ? null : { channel: m.channel, id: m.id, successful: true, advice: { reconnect: 'retry', interval: 0, timeout: 30_000 } });
+    this.answer(JSON.parse(text).map((m) => (m.channel === '/meta/connect' ? connect(m) : reply(m))).filter(Boolean));
   }
-  close() {}
 }
 require('faye-websocket').Client = FakeFayeWebSocket;
 const faye = require('faye');
@@ -135,7 +137,7 @@ const faye = require('faye');
 const fayeHandshake = http.createServer((req, res) => {
   let body = '';
   req.on('data', (d) => (body += d));
-  req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(answer(body)));
+  req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(replies(body))));
 });
 await new Promise((resolve) => fayeHandshake.listen(0, '127.0.0.1', resolve));
 const FAYE_URL = `http://127.0.0.1:${fayeHandshake.address().port}/cometd`;

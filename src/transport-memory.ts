@@ -67,7 +67,7 @@ export function transportMemory(endpoint: URL, platform: Platform, enabled: bool
       if (n < 2) return;
       strikes[name] = 0;
       // Object(): stored garbage (a string, a number) must not throw here, in the middle of a reconnect.
-      (memo.demoted = Object(memo.demoted) as Memo['demoted'] & object)[name] = platform.now() + DEMOTE_TTL;
+      (memo.demoted = Object(memo.demoted))[name] = platform.now() + DEMOTE_TTL;
       if (memo.last === name) memo.last = undefined;
       save();
     },

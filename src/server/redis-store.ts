@@ -81,6 +81,9 @@ export class RedisStore implements Store {
   readonly #prefix: string;
   readonly #ttl: number;
   readonly #instance = randomBytes(6).toString('base64url');
+  /** ioredis loaded and both connections made (not yet connected). */
+  readonly #created: Promise<Connections>;
+  /** …and the wake-up channel subscribed, which waits for Redis however long it takes to come up. */
   readonly #ready: Promise<Connections>;
   readonly #listeners = new Set<Listener>();
   readonly #shas = new Map<string, string>();
@@ -92,8 +95,12 @@ export class RedisStore implements Store {
   constructor(options: RedisStoreOptions = {}) {
     this.#prefix = options.prefix ?? 'cometkit:';
     this.#ttl = Math.max(1000, Math.round(options.ttl ?? 120_000));
-    this.#ready = this.#connect(options.url ?? 'redis://127.0.0.1:6379', options.connection ?? {});
-    // Failures surface on the first call that awaits it; never as an unhandled rejection.
+    this.#created = this.#create(options.url ?? 'redis://127.0.0.1:6379', options.connection ?? {});
+    this.#ready = this.#created.then(async (connections) => {
+      await connections.subscriber.subscribe(`${this.#prefix}wake`);
+      return connections;
+    });
+    // Failures surface on the first call that awaits them; never as an unhandled rejection.
     this.#ready.catch(() => {});
   }
 
@@ -182,12 +189,15 @@ export class RedisStore implements Store {
     this.#listeners.clear();
     let connections: Connections;
     try {
-      connections = await this.#ready;
+      // Not #ready: a Redis that never came up must not hold the shutdown.
+      connections = await this.#created;
     } catch {
       return;
     }
     this.#publishWakes();
-    await Promise.all([connections.command.quit().catch(() => {}), connections.subscriber.quit().catch(() => {})]);
+    // QUIT to a connection that is not up would wait for it; disconnect() just stops it.
+    const end = (redis: Redis) => (redis.status === 'ready' ? redis.quit().then(() => {}, () => {}) : redis.disconnect());
+    await Promise.all([end(connections.command), end(connections.subscriber)]);
   }
 
   get #clients(): string {
@@ -206,7 +216,7 @@ export class RedisStore implements Store {
     return `${this.#prefix}p:${pattern}`;
   }
 
-  async #connect(url: string, connection: Record<string, unknown>): Promise<Connections> {
+  async #create(url: string, connection: Record<string, unknown>): Promise<Connections> {
     let RedisClass: typeof Redis;
     try {
       ({ Redis: RedisClass } = await import('ioredis'));
@@ -222,7 +232,6 @@ export class RedisStore implements Store {
     command.on('error', () => {});
     subscriber.on('error', () => {});
     subscriber.on('message', (_channel: string, text: string) => this.#onWake(text));
-    await subscriber.subscribe(`${this.#prefix}wake`);
     return { command, subscriber };
   }
 

@@ -44,13 +44,15 @@ export class CometServer {
       // Keys outlive the session timeout so the sweep (which emits `disconnect`) removes sessions first.
       const ttl = 2 * (this.options.sessionTimeout ?? 60_000);
       const store = new RedisStore(typeof redis === 'string' ? { url: redis, ttl } : { ttl, ...redis });
-      // Said at startup, also to apps that never call ready(): otherwise a missing ioredis
-      // shows only later, as requests answered 500 and publishes failing with publish_failed.
-      store.ready().catch((error: unknown) => console.error(`cometkit: the Redis store could not start: ${(error as Error)?.message ?? error}`));
-      // The store waits for Redis however long; say so once, or a wrong URL would wait in silence.
+      // Said at startup, also to apps that never call ready(): a missing ioredis would show only
+      // later (requests answered 500), and a wrong URL would wait in silence (the store waits
+      // for Redis however long).
       const waiting = setTimeout(() => console.warn('cometkit: still waiting for Redis after 10 s (is it running, and is the redis URL right?)'), 10_000);
-      waiting.unref?.();
-      store.ready().then(() => clearTimeout(waiting), () => clearTimeout(waiting));
+      waiting.unref();
+      store
+        .ready()
+        .catch((error: unknown) => console.error(`cometkit: the Redis store could not start: ${(error as Error)?.message ?? error}`))
+        .finally(() => clearTimeout(waiting));
       this.#ownStore = store;
     }
     this.#engine = new Engine({ ...this.options, store: this.options.store ?? this.#ownStore ?? undefined });

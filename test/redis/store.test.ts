@@ -6,7 +6,7 @@
 import net, { type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { RedisStore, type RedisStoreOptions } from '../../src/server/index.js';
+import { createServer, RedisStore, type RedisStoreOptions } from '../../src/server/index.js';
 import { ENQUEUE_CHUNK } from '../../src/server/redis-store.js';
 import { startRedis, type RunningRedis } from '../helpers/redis-server.js';
 import { message, storeContract } from '../helpers/store-contract.js';
@@ -46,6 +46,31 @@ afterAll(async () => {
   inspect?.disconnect();
   await redis?.stop();
 });
+
+/**
+ * A loopback port in front of Redis that drops every connection until `open()`,
+ * then forwards them: a Redis that is not up yet, and then is. Closed after the test.
+ */
+async function redisGate() {
+  let up = false;
+  const sockets = new Set<net.Socket>();
+  const gate = net.createServer((socket) => {
+    if (!up) return socket.destroy();
+    const upstream = net.connect(redis.port, '127.0.0.1');
+    for (const s of [socket, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => (socket.destroy(), upstream.destroy()));
+    }
+    socket.pipe(upstream).pipe(socket);
+  });
+  await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+  onTestFinished(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => gate.close(resolve));
+  });
+  return { url: `redis://127.0.0.1:${(gate.address() as AddressInfo).port}`, open: () => void (up = true) };
+}
 
 describe('RedisStore', () => {
   describe('keeps the Store contract', () => storeContract(() => fresh()));
@@ -129,35 +154,46 @@ describe('RedisStore', () => {
   });
 
   it('waits for a Redis that comes up late, past ioredis\'s 20 attempts per command, then works', async () => {
-    // A loopback port that drops connections until `up`, then forwards them to Redis.
-    let up = false;
-    const sockets = new Set<net.Socket>();
-    const gate = net.createServer((socket) => {
-      if (!up) return socket.destroy();
-      const upstream = net.connect(redis.port, '127.0.0.1');
-      for (const s of [socket, upstream]) {
-        sockets.add(s);
-        s.on('error', () => {});
-        s.on('close', () => (socket.destroy(), upstream.destroy()));
-      }
-      socket.pipe(upstream).pipe(socket);
-    });
-    await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
-    onTestFinished(async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => gate.close(resolve));
-    });
+    const gate = await redisGate();
     let attempts = 0;
-    const s = fresh({ url: `redis://127.0.0.1:${(gate.address() as AddressInfo).port}`, connection: { retryStrategy: () => (attempts++, 5) } });
+    const s = fresh({ url: gate.url, connection: { retryStrategy: () => (attempts++, 5) } });
     await vi.waitFor(() => expect(attempts).toBeGreaterThan(50), { timeout: 10_000 }); // both connections, 25+ each
-    up = true;
+    gate.open();
     await s.ready();
     await s.createSession('late', { ack: true }, Date.now());
     expect(await s.touch('late', Date.now())).toEqual({ ack: true, acked: 0 });
   });
 
+  it('closes at once while it still waits for Redis', async () => {
+    const gate = await redisGate();
+    let attempts = 0;
+    const s = fresh({ url: gate.url, connection: { retryStrategy: () => (attempts++, 5) } });
+    await vi.waitFor(() => expect(attempts).toBeGreaterThan(10));
+    await s.close(); // a QUIT queued behind the outage would wait for Redis: the test would time out
+    const after = attempts;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(attempts).toBe(after); // and it stopped reconnecting
+  });
+
   it('rejects calls with a clear error when Redis is unreachable', async () => {
     const s = store({ url: 'redis://127.0.0.1:1', connection: { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: false } });
     await expect(s.touch('c', 0)).rejects.toThrow();
+  });
+});
+
+describe('createServer({ redis })', () => {
+  it('says once, after 10 s, that it is still waiting for a Redis that is not up, and nothing when Redis is up', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    onTestFinished(() => void warn.mockRestore());
+    const gate = await redisGate();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    onTestFinished(() => void vi.useRealTimers());
+    const waiting = createServer({ redis: gate.url });
+    const up = createServer({ redis: redis.url });
+    await up.ready();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(warn.mock.calls).toEqual([[expect.stringContaining('still waiting for Redis after 10 s')]]);
+    vi.useRealTimers();
+    await Promise.all([waiting.close(), up.close()]);
   });
 });
