@@ -34,8 +34,11 @@
  *    unknown client, so answer with `unknownClientReply(clientId)`). Every
  *    unacknowledged message is (re)delivered on it at once, and a later
  *    `/meta/connect` for that connectionType is answered on the stream
- *    (`handle()` then resolves `[]` for the POST). A newer connection for the
- *    same client makes the engine call `close()` on the older one.
+ *    (`handle()` then resolves `[]` for the POST); with a shared store, on the
+ *    stream of whichever process holds it (`Store.relay`). Attach before the
+ *    stream's first byte: the client connects once it sees the stream open. A
+ *    newer connection for the same client makes the engine call `close()` on
+ *    the older one.
  *
  * 4. Call `engine.detach(connection)` when a socket or stream ends by itself,
  *    so nothing more is written to it; unacknowledged messages wait for the next
@@ -72,7 +75,7 @@ import {
 } from './engine-options.js';
 import { runExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { MemoryStore } from './memory-store.js';
-import type { SessionInfo, Store } from './store.js';
+import type { RelayedReply, SessionInfo, Store } from './store.js';
 import type { Connection } from './connection.js';
 import { Link, type FlushLimits } from './link.js';
 import { fitsInFrame } from './frame-text.js';
@@ -84,7 +87,7 @@ export { failure, bayeuxError, errorBatch } from './bayeux-error.js';
 export { CONNECTION_TYPES } from './engine-options.js';
 export type { Clock, EngineOptions, ServerEvents, ServerStats, DisconnectReason } from './engine-options.js';
 export type { Extension, ExtensionContext } from './extensions.js';
-export type { Store, SessionInfo, BacklogEntry } from './store.js';
+export type { Store, SessionInfo, BacklogEntry, RelayedReply } from './store.js';
 export { MemoryStore } from './memory-store.js';
 export type { Connection } from './connection.js';
 
@@ -173,7 +176,7 @@ export class Engine {
       streaming: Object.freeze({ reconnect: 'retry', interval: this.#timeout, timeout: 0 }),
       holding: Object.freeze({ reconnect: 'retry', interval: this.#interval, timeout: this.#timeout }),
     };
-    this.#unwatch = this.#store.watch((clientId) => this.#schedule(clientId));
+    this.#unwatch = this.#store.watch((clientId, relayed) => (relayed ? this.#relayed(clientId, relayed) : this.#schedule(clientId)));
     this.#armSweep();
   }
 
@@ -373,10 +376,17 @@ export class Engine {
     if (streaming) {
       link.connected = true;
       const stream = link.connection;
+      if (stream?.connectionType === type) {
+        stream.send([reply]);
+        return [];
+      }
+      // With a shared store the stream may be on another process: the reply goes there (see Store.relay).
+      if (this.#store.relay) {
+        this.#store.relay(clientId, type, reply);
+        return [];
+      }
       // No stream of that type here: answer on the POST as Faye does (wrapped so `#dispatch` does not run the outgoing extensions twice).
-      if (!stream || stream.connectionType !== type) return { later: Promise.resolve([reply]) };
-      stream.send([reply]);
-      return [];
+      return { later: Promise.resolve([reply]) };
     }
     const polling = POLLING_TYPES.has(type) || !context.connection;
     if (!polling && context.connection) this.#setConnection(clientId, link, context.connection, from);
@@ -503,6 +513,12 @@ export class Engine {
     link.sent = from;
     this.#connections.set(connection, clientId);
     this.#schedule(clientId);
+  }
+
+  /** A connect reply another process relayed: written on this process's stream for the client, if it has one of that type. */
+  #relayed(clientId: string, { connectionType, reply }: RelayedReply): void {
+    const stream = this.#links.get(clientId)?.connection;
+    if (stream?.connectionType === connectionType) stream.send([reply]);
   }
 
   /** Apply a client's ack (a number ≥ 0, else ignored); resolves with the seq redelivery starts after. */

@@ -35,7 +35,6 @@ export async function handleEventSource(
     // Ask nginx-like proxies not to buffer the stream (the connect-on-stream check catches those that still do).
     'X-Accel-Buffering': 'no',
   });
-  const stream = new HttpStream('eventsource', res, encode, options.streamLimit, forget(engine, registry));
-  stream.write('retry: 5000\r\n\r\n');
+  const stream = new HttpStream('eventsource', res, encode, options.streamLimit, forget(engine, registry), 'retry: 5000\r\n\r\n');
   await attachStream(engine, registry, clientId, stream, ack);
 }

@@ -34,7 +34,6 @@ export async function handleIframe(
     // Only the page that asked may frame the stream.
     'Content-Security-Policy': `frame-ancestors ${origin}`,
   });
-  const stream = new HttpStream('iframe-streaming', res, iframeChunk, options.streamLimit, forget(engine, registry));
-  stream.write(iframeDocumentStart(origin));
+  const stream = new HttpStream('iframe-streaming', res, iframeChunk, options.streamLimit, forget(engine, registry), iframeDocumentStart(origin));
   await attachStream(engine, registry, clientId, stream, ack);
 }

@@ -39,6 +39,7 @@ export {
   type Store,
   type SessionInfo,
   type BacklogEntry,
+  type RelayedReply,
   type Clock,
   type EngineOptions,
   type ServerEvents,

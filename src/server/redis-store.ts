@@ -16,6 +16,10 @@
  *   publishing process wakes its own listeners directly (it skips its own PUBLISH).
  *   Pub/sub is fire-and-forget: a wake lost while the subscriber reconnects only
  *   delays delivery until the client's next connect, which reads the backlog anyway.
+ * - Relays: a streaming client's connect that reaches a process without its stream
+ *   is PUBLISHed on `<prefix>reply`, so the process holding the stream answers it
+ *   there (`Store.relay`). A lost relay makes that connect time out on the client,
+ *   which then reopens its stream.
  * - `ioredis` is an optional peer dependency, imported on first use: servers without
  *   the `redis` option never load it.
  */
@@ -26,7 +30,7 @@ import { expand } from '../protocol/channel.js';
 import type { Message } from '../protocol/message.js';
 import { keepText, messageText } from './frame-text.js';
 import * as lua from './redis-scripts.js';
-import { RECENT_IDS, type BacklogEntry, type SessionInfo, type Store } from './store.js';
+import { RECENT_IDS, type BacklogEntry, type RelayedReply, type SessionInfo, type Store } from './store.js';
 
 /** Options of {@link RedisStore}; every field is optional. */
 export interface RedisStoreOptions {
@@ -35,7 +39,7 @@ export interface RedisStoreOptions {
   /** Extra ioredis `RedisOptions` (TLS, password, db, retryStrategy ...), merged over the URL's. */
   connection?: Record<string, unknown>;
   /**
-   * Prefix of every key and of the wake-up channel; give each cometkit cluster
+   * Prefix of every key and of the pub/sub channels; give each cometkit cluster
    * sharing one Redis its own.
    * @default 'cometkit:'
    */
@@ -61,7 +65,7 @@ export const ENQUEUE_CHUNK = 1000;
 /** Parsed backlog messages kept, so a fan-out to many clients parses each message once. */
 const PARSED_CACHE = 256;
 
-type Listener = (clientId: string) => void;
+type Listener = (clientId: string, relayed?: RelayedReply) => void;
 
 interface Connections {
   command: Redis;
@@ -83,7 +87,7 @@ export class RedisStore implements Store {
   readonly #instance = randomBytes(6).toString('base64url');
   /** ioredis loaded and both connections made (not yet connected). */
   readonly #created: Promise<Connections>;
-  /** …and the wake-up channel subscribed, which waits for Redis however long it takes to come up. */
+  /** …and the pub/sub channels subscribed, which waits for Redis however long it takes to come up. */
   readonly #ready: Promise<Connections>;
   readonly #listeners = new Set<Listener>();
   readonly #shas = new Map<string, string>();
@@ -97,7 +101,7 @@ export class RedisStore implements Store {
     this.#ttl = Math.max(1000, Math.round(options.ttl ?? 120_000));
     this.#created = this.#create(options.url ?? 'redis://127.0.0.1:6379', options.connection ?? {});
     this.#ready = this.#created.then(async (connections) => {
-      await connections.subscriber.subscribe(`${this.#prefix}wake`);
+      await connections.subscriber.subscribe(`${this.#prefix}wake`, `${this.#prefix}reply`);
       return connections;
     });
     // Failures surface on the first call that awaits them; never as an unhandled rejection.
@@ -105,7 +109,7 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Resolves once both connections are up and the wake-up channel is subscribed, however
+   * Resolves once both connections are up and the pub/sub channels are subscribed, however
    * long Redis takes to come up (calls made meanwhile wait for it); rejects if ioredis is missing.
    */
   async ready(): Promise<void> {
@@ -182,6 +186,11 @@ export class RedisStore implements Store {
     return () => this.#listeners.delete(listener);
   }
 
+  relay(clientId: string, connectionType: string, reply: Message): void {
+    const text = JSON.stringify([this.#instance, clientId, connectionType, reply]);
+    this.#ready.then(({ command }) => command.publish(`${this.#prefix}reply`, text)).catch(() => {});
+  }
+
   /** Close both Redis connections (the data stays in Redis). */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -231,7 +240,7 @@ export class RedisStore implements Store {
     // ioredis reconnects by itself; without a listener it would print every failed attempt.
     command.on('error', () => {});
     subscriber.on('error', () => {});
-    subscriber.on('message', (_channel: string, text: string) => this.#onWake(text));
+    subscriber.on('message', (channel: string, text: string) => (channel === `${this.#prefix}wake` ? this.#onWake(text) : this.#onRelay(text)));
     return { command, subscriber };
   }
 
@@ -284,5 +293,17 @@ export class RedisStore implements Store {
     const ids = text.split(' ');
     if (ids[0] === this.#instance) return;
     for (let i = 1; i < ids.length; i++) for (const listener of this.#listeners) listener(ids[i]!);
+  }
+
+  #onRelay(text: string): void {
+    let relayed: [string, string, string, Message];
+    try {
+      relayed = JSON.parse(text) as typeof relayed;
+    } catch {
+      return; // not one of ours: something else published on the channel
+    }
+    const [instance, clientId, connectionType, reply] = relayed;
+    if (instance === this.#instance || typeof clientId !== 'string' || typeof reply !== 'object' || reply === null) return;
+    for (const listener of this.#listeners) listener(clientId, { connectionType, reply });
   }
 }

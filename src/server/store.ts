@@ -48,9 +48,22 @@ export interface Store {
   expired(before: number): Promise<string[]>;
   /**
    * Call `listener` after messages were enqueued for a client, by this process
-   * or (for a shared store) any other. Returns a function that stops it.
+   * or (for a shared store) any other; and, for a store with `relay`, with a
+   * connect reply another process relayed. Returns a function that stops it.
    */
-  watch(listener: (clientId: string) => void): () => void;
+  watch(listener: (clientId: string, relayed?: RelayedReply) => void): () => void;
+  /**
+   * Optional, for a store shared by several processes: hand a `/meta/connect`
+   * reply to the other processes, so the one holding the client's stream of
+   * `connectionType` writes it there (their `watch` listeners get it). A connect
+   * for a stream must be answered on the stream: that proves the stream still
+   * carries bytes. Answered on the POST of a process that holds no stream, it would
+   * prove nothing, and a client whose stream died without closing (a half-open
+   * connection, a balancer that keeps its side open) would never reopen it. When
+   * no process holds such a stream, the reply is lost: the client's connect times
+   * out and it opens a new stream. Fire-and-forget, like the wake-ups.
+   */
+  relay?(clientId: string, connectionType: string, reply: Message): void;
   /**
    * Resolves once the store can serve calls; rejects with why it never will (for
    * `RedisStore`: ioredis is not installed; a Redis not up yet is waited for). Optional:
@@ -59,6 +72,12 @@ export interface Store {
   ready?(): Promise<void>;
   /** Release resources (connections, timers). */
   close(): Promise<void>;
+}
+
+/** A `/meta/connect` reply relayed by another process, for the client's stream of `connectionType`. */
+export interface RelayedReply {
+  connectionType: string;
+  reply: Message;
 }
 
 /** What the engine needs to know about a session. */

@@ -13,7 +13,11 @@ export const streamAck = (params: URLSearchParams): unknown => (params.has('ack'
 
 /**
  * An open HTTP response that carries batches to one client (EventSource or
- * iframe), shared by both: each knows only how to frame a batch's text. It ends
+ * iframe), shared by both: each knows only how to frame a batch's text and what
+ * its document starts with (`prelude`). Nothing, not even the headers, leaves
+ * before the first write, which `attachStream` makes only once the engine has
+ * the stream: the client learns the stream is open from its first bytes and then
+ * sends its `/meta/connect`, whose reply must find the stream attached. It ends
  * itself after `limit` bytes (docs/wire.md: the client reopens it, which bounds
  * the memory a long-lived stream costs both sides) and tells `onEnd` once,
  * however it ended, so the engine detaches it.
@@ -22,6 +26,7 @@ export class HttpStream implements Connection {
   #bytes = 0;
   #ended = false;
   #lastWrite = 0;
+  #prelude: string;
 
   constructor(
     readonly connectionType: string,
@@ -30,7 +35,10 @@ export class HttpStream implements Connection {
     readonly encode: (frame: string) => string,
     readonly limit: number,
     readonly onEnd: (stream: HttpStream) => void,
+    /** The response's first bytes (`retry:` for SSE, the document's head for an iframe), written before the first batch. */
+    prelude: string,
   ) {
+    this.#prelude = prelude;
     res.on('close', () => this.#end());
   }
 
@@ -39,9 +47,13 @@ export class HttpStream implements Connection {
     return this.#ended;
   }
 
-  /** Write raw text (the prelude); counts towards the limit. */
+  /** Write raw text, after the prelude if nothing was written yet; counts towards the limit. */
   write(text: string): void {
     if (this.#ended) return;
+    if (this.#prelude) {
+      text = this.#prelude + text;
+      this.#prelude = '';
+    }
     this.res.write(text);
     this.#bytes += Buffer.byteLength(text);
     this.#lastWrite = Date.now();
@@ -84,13 +96,16 @@ export const forget =
 
 /**
  * Hand a freshly opened stream to the engine, which redelivers the backlog after
- * `ack` (the request's `?ack=`, see {@link streamAck}) on it;
- * an unknown client gets its 402 reply on the stream, which then ends.
+ * `ack` (the request's `?ack=`, see {@link streamAck}) on it, then send its
+ * prelude if the backlog did not; an unknown client gets its 402 reply on the
+ * stream, which then ends.
  */
 export async function attachStream(engine: Engine, registry: StreamRegistry, clientId: string, stream: HttpStream, ack: unknown): Promise<void> {
   if (stream.ended) return;
   registry.add(stream);
-  if (!(await engine.attach(clientId, stream, ack))) {
+  if (await engine.attach(clientId, stream, ack)) {
+    stream.write('');
+  } else {
     stream.send([unknownClientReply(clientId)]);
     stream.close();
   }

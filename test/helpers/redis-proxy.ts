@@ -4,7 +4,9 @@
  * (not per connection), so one client's keep-alive POSTs really alternate between
  * server processes — the worst case for shared state, and what a non-sticky
  * balancer does. WebSocket upgrades are balanced the same way and then piped.
- * Every routing decision is logged (`log`) so a test can assert where requests went.
+ * A backend that refuses the connection (a dead process) is skipped for the
+ * next one, as a balancer with health checks (or nginx's `proxy_next_upstream
+ * error`) does. Every routing decision is logged (`log`) so a test can assert where requests went.
  * @example
  * const proxy = await startRoundRobinProxy([urlA, urlB]);
  * createClient({ url: proxy.url + '/cometd' });
@@ -30,8 +32,18 @@ export interface RoundRobinProxy {
   close(): Promise<void>;
 }
 
+export interface RoundRobinProxyOptions {
+  /**
+   * When a backend dies mid-response or mid-WebSocket, leave the client's side
+   * open, silent: a half-open connection, as a path that vanished or a machine
+   * that lost power leaves behind (by default the client's side is cut, as a
+   * balancer does when its backend closes).
+   */
+  halfOpen?: boolean;
+}
+
 /** Start the proxy in front of `backends` (origins such as `http://127.0.0.1:1234`). */
-export async function startRoundRobinProxy(backends: readonly string[]): Promise<RoundRobinProxy> {
+export async function startRoundRobinProxy(backends: readonly string[], { halfOpen = false }: RoundRobinProxyOptions = {}): Promise<RoundRobinProxy> {
   const targets = backends.map((b) => new URL(b));
   const agents = targets.map(() => new http.Agent({ keepAlive: true }));
   const log: RouteEntry[] = [];
@@ -39,45 +51,66 @@ export async function startRoundRobinProxy(backends: readonly string[]): Promise
   let next = 0;
   const pick = () => next++ % targets.length;
 
-  const server = http.createServer((req, res) => {
-    const backend = pick();
-    const target = targets[backend]!;
-    log.push({ kind: 'http', method: req.method ?? '', url: req.url ?? '', backend });
-    const upstream = http.request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: agents[backend] },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        // Streams (SSE) must pass each chunk at once, not when the response ends.
-        res.flushHeaders();
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
-    // A client giving up on a held connect must reach the server as an abort.
-    res.on('close', () => upstream.destroy());
-    req.pipe(upstream);
+  const server = http.createServer(async (req, res) => {
+    // Buffered, so a request refused by a dead backend can go to the next one.
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const send = (backend: number, tries: number): void => {
+      const target = targets[backend]!;
+      const upstream = http.request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: agents[backend] },
+        (answer) => {
+          log.push({ kind: 'http', method: req.method ?? '', url: req.url ?? '', backend });
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          // Streams (SSE) must pass each chunk at once, not when the response ends.
+          res.flushHeaders();
+          answer.pipe(res);
+          // A backend that dies mid-response (a stream, a held connect) cuts the client's too, as a balancer does.
+          answer.on('close', () => answer.complete || halfOpen || res.destroy());
+        },
+      );
+      upstream.on('error', (error: NodeJS.ErrnoException) => {
+        const refused = error.code === 'ECONNREFUSED';
+        if (refused && tries > 1 && !res.headersSent) return send(pick(), tries - 1);
+        // Died with the request in flight (a held connect).
+        if (!refused && halfOpen) return;
+        if (res.headersSent) res.destroy();
+        else res.writeHead(502).end();
+      });
+      // A client giving up on a held connect must reach the server as an abort.
+      res.on('close', () => upstream.destroy());
+      upstream.end(body);
+    };
+    send(pick(), targets.length);
   });
 
   server.on('upgrade', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
-    const backend = pick();
-    const target = targets[backend]!;
-    log.push({ kind: 'upgrade', method: req.method ?? '', url: req.url ?? '', backend });
-    const upstream = net.connect(Number(target.port), target.hostname, () => {
-      const lines = [`${req.method} ${req.url} HTTP/1.1`];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-      upstream.write(lines.join('\r\n') + '\r\n\r\n');
-      if (head.length) upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-    }
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-    client.on('close', () => upstream.destroy());
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => {});
+    const connect = (backend: number, tries: number): void => {
+      const target = targets[backend]!;
+      const upstream = net.connect(Number(target.port), target.hostname, () => {
+        log.push({ kind: 'upgrade', method: req.method ?? '', url: req.url ?? '', backend });
+        const lines = [`${req.method} ${req.url} HTTP/1.1`];
+        for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+        upstream.write(lines.join('\r\n') + '\r\n\r\n');
+        if (head.length) upstream.write(head);
+        upstream.pipe(client, { end: !halfOpen });
+        client.pipe(upstream);
+        upstream.on('close', () => halfOpen || client.destroy());
+        client.on('close', () => upstream.destroy());
+      });
+      sockets.add(upstream);
+      upstream.on('close', () => sockets.delete(upstream));
+      upstream.on('error', (error: NodeJS.ErrnoException) => {
+        const refused = error.code === 'ECONNREFUSED';
+        if (refused && tries > 1 && !client.destroyed) connect(pick(), tries - 1);
+        else if (refused || !halfOpen) client.destroy();
+      });
+    };
+    connect(pick(), targets.length);
   });
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -2,79 +2,48 @@
 // Two reference-server processes sharing one real Redis (`createServer({ redis })`)
 // behind a round-robin load balancer that alternates per request: the SDK must
 // not notice that its connects, acks and streams land on different processes.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createClient, type CometClient, type TransportName } from '../../src/index.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { createClient, type ClientOptions, type CometClient, type TransportName } from '../../src/index.js';
 import type { Message } from '../../src/protocol/message.js';
+import { crashServerProcess, startServerProcess, stopServerProcess, type ServerProcess } from '../helpers/cluster-child.js';
 import { startRedis, type RunningRedis } from '../helpers/redis-server.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../helpers/redis-proxy.js';
-
-interface Child {
-  origin: string;
-  url: string;
-  process: ChildProcessWithoutNullStreams;
-  /** Lines printed after the origin. */
-  lines: string[];
-}
-
-const REGISTER = fileURLToPath(new URL('../server/fixtures/register-ts.mjs', import.meta.url));
-const SERVER = fileURLToPath(new URL('./fixtures/server.ts', import.meta.url));
+import { openStream, sseBatches } from '../server/helpers.js';
 
 let redis: RunningRedis;
 let inspect: Redis;
-let a: Child;
-let b: Child;
+let a: ServerProcess;
+let b: ServerProcess;
 let proxy: RoundRobinProxy;
+/** The same balancer, but a backend's death leaves the client's connections open and silent. */
+let halfOpenProxy: RoundRobinProxy;
 const clients: CometClient[] = [];
-
-function startChild(redisUrl: string): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', REGISTER, SERVER, redisUrl], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += String(d)));
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`server child exited (${code}):\n${stderr}`)));
-    let buffer = '';
-    let started: Child | null = null;
-    child.stdout.on('data', (d) => {
-      buffer += String(d);
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (started) started.lines.push(line);
-        else resolve((started = { origin: line, url: `${line}/cometd`, process: child, lines: [] }));
-      }
-    });
-  });
-}
-
-async function stopChild(child: Child | undefined): Promise<void> {
-  if (!child || child.process.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.process.once('exit', resolve));
-  child.process.stdin.end();
-  const kill = setTimeout(() => child.process.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(kill);
-}
 
 async function post(url: string, body: Message[]): Promise<Message[]> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return (await res.json()) as Message[];
 }
 
-function client(url: string, transport: TransportName): CometClient {
-  const c = createClient({ url, transports: [transport], rememberTransport: false });
+function client(url: string, transport: TransportName, options: Partial<ClientOptions> = {}): CometClient {
+  const c = createClient({ url, transports: [transport], rememberTransport: false, ...options });
   clients.push(c);
   return c;
+}
+
+/** Server-side publishes of {n} for n in [from, to) from `server`, in order; resolves once all are in Redis. */
+async function publishFrom(server: ServerProcess, channel: string, from: number, to: number): Promise<void> {
+  const done = `published ${channel} ${from}`;
+  server.process.stdin.write(`publish ${channel} ${to} ${from}\n`);
+  await vi.waitFor(() => expect(server.lines).toContain(done), { timeout: 10_000 });
 }
 
 beforeAll(async () => {
   redis = await startRedis();
   inspect = new Redis(redis.url);
-  [a, b] = await Promise.all([startChild(redis.url), startChild(redis.url)]);
+  [a, b] = await Promise.all([startServerProcess(redis.url), startServerProcess(redis.url)]);
   proxy = await startRoundRobinProxy([a.origin, b.origin]);
+  halfOpenProxy = await startRoundRobinProxy([a.origin, b.origin], { halfOpen: true });
 });
 
 afterEach(async () => {
@@ -83,7 +52,8 @@ afterEach(async () => {
 
 afterAll(async () => {
   await proxy?.close();
-  await Promise.all([stopChild(a), stopChild(b)]);
+  await halfOpenProxy?.close();
+  await Promise.all([stopServerProcess(a), stopServerProcess(b)]);
   inspect?.disconnect();
   await redis?.stop();
 });
@@ -107,8 +77,7 @@ describe('two server processes sharing Redis behind a round-robin balancer', () 
     const COUNT = 60;
     for (let n = 0; n < COUNT; n++) await publisher.publish(channel, { n });
     // And server-side publishes from that process, after the client ones.
-    other.process.stdin.write(`publish ${channel} 40\n`);
-    await vi.waitFor(() => expect(other.lines).toContain(`published ${channel}`), { timeout: 10_000 });
+    await publishFrom(other, channel, 0, 40);
 
     const expected = [...Array(COUNT).keys(), ...Array(40).keys()];
     await vi.waitFor(() => expect(got.length).toBeGreaterThanOrEqual(expected.length), { timeout: 10_000 });
@@ -119,6 +88,46 @@ describe('two server processes sharing Redis behind a round-robin balancer', () 
       const backends = new Set(proxy.log.slice(from).filter((e) => e.method === 'POST').map((e) => e.backend));
       expect(backends).toEqual(new Set([0, 1]));
     }
+  });
+
+  const failures = transports.flatMap((transport) => [
+    [transport, 'the balancer cuts its connections', false] as const,
+    [transport, 'its connections stay open and silent', true] as const,
+  ]);
+
+  it.each(failures)('loses nothing over %s when the process holding the connection crashes (%s) and comes back', async (transport, _how, halfOpen) => {
+    const balancer = halfOpen ? halfOpenProxy : proxy;
+    const channel = `/failover/${transport.replace('-', '')}/${halfOpen}`;
+    // A silent connection is noticed by a connect that gets no reply: within the hold (1 s) and
+    // connectTimeout, well within the servers' sessionTimeout (4 s), or the session would be gone.
+    const subscriber = client(`${balancer.origin}/cometd`, transport, { connectTimeout: 1_000 });
+    const from = balancer.log.length;
+    const got: number[] = [];
+    await subscriber.subscribe<{ n: number }>(channel, (data) => got.push(data.n)).ready;
+    const clientId = subscriber.clientId;
+    // The process that holds the socket or stream (long-polling: the one the last POST went to).
+    const routed = balancer.log.slice(from).filter((e) => e.kind === 'upgrade' || e.url.startsWith('/cometd/') || transport === 'long-poll');
+    const holder = routed.at(-1)!.backend === 0 ? a : b;
+    const survivor = holder === a ? b : a;
+
+    await publishFrom(survivor, channel, 0, 20);
+    await vi.waitFor(() => expect(got).toHaveLength(20), { timeout: 10_000 });
+
+    await crashServerProcess(holder);
+    // Published while the subscriber has lost its connection: kept in its backlog in Redis.
+    await publishFrom(survivor, channel, 20, 40);
+    const restarted = await startServerProcess(redis.url, holder.port);
+    if (holder === a) a = restarted;
+    else b = restarted;
+    await publishFrom(restarted, channel, 40, 60);
+
+    await vi.waitFor(() => expect(got.length).toBeGreaterThanOrEqual(60), { timeout: 15_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got).toEqual([...Array(60).keys()]);
+    // The same session throughout: no re-handshake, so nothing fell between two sessions.
+    expect(subscriber.clientId).toBe(clientId);
+    expect(subscriber.transport).toBe(transport);
+    expect(subscriber.state).toBe('connected');
   });
 
   it('knows a client handshaken on one process on the other', async () => {
@@ -137,19 +146,28 @@ describe('two server processes sharing Redis behind a round-robin balancer', () 
     expect(after).toMatchObject({ successful: false, error: expect.stringMatching(/^402:/), advice: { reconnect: 'handshake' } });
   });
 
+  it("answers a stream's connect on that stream, whichever process the POST reached", async () => {
+    // On the POST, the reply would prove nothing about the stream: one that died silently would never be reopened.
+    const [hello] = await post(a.url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['eventsource'], ext: { ack: 'seq' }, id: '1' }]);
+    const clientId = hello!.clientId!;
+    const stream = await openStream(`${a.url}/${clientId}`, { accept: 'text/event-stream' });
+    onTestFinished(() => stream.destroy());
+    expect(await post(b.url, [{ channel: '/meta/connect', clientId, connectionType: 'eventsource', id: '2', ext: { ack: 0 } }])).toEqual([]);
+    await vi.waitFor(() => expect(sseBatches(stream.text).flat()).toContainEqual(expect.objectContaining({ id: '2', channel: '/meta/connect', successful: true })));
+  });
+
   it('removes an abandoned session and all its keys once it expires', async () => {
     const [hello] = await post(a.url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], ext: { ack: 'seq' }, id: '1' }]);
     const clientId = hello!.clientId!;
     await post(b.url, [{ channel: '/meta/subscribe', clientId, subscription: '/expiry/*', id: '2' }]);
-    b.process.stdin.write('publish /expiry/x 3\n');
-    await vi.waitFor(() => expect(b.lines).toContain('published /expiry/x'));
+    await publishFrom(b, '/expiry/x', 0, 3);
     const keys = await inspect.keys(`cometkit:c:${clientId}:*`);
     expect(keys.sort()).toEqual([`cometkit:c:${clientId}:q`, `cometkit:c:${clientId}:s`, `cometkit:c:${clientId}:subs`]);
     for (const key of keys) expect(await inspect.pttl(key)).toBeGreaterThan(0);
     expect(await inspect.sismember('cometkit:p:/expiry/*', clientId)).toBe(1);
 
-    // sessionTimeout is 2 s in the children and nobody connects for this client.
-    await vi.waitFor(async () => expect(await inspect.keys(`cometkit:c:${clientId}:*`)).toEqual([]), { timeout: 8_000, interval: 250 });
+    // sessionTimeout is 4 s in the children (swept every 2 s) and nobody connects for this client.
+    await vi.waitFor(async () => expect(await inspect.keys(`cometkit:c:${clientId}:*`)).toEqual([]), { timeout: 10_000, interval: 250 });
     expect(await inspect.sismember('cometkit:p:/expiry/*', clientId)).toBe(0);
     expect(await inspect.zscore('cometkit:clients', clientId)).toBeNull();
   });

@@ -133,6 +133,27 @@ describe('RedisStore', () => {
     expect(local).toHaveBeenCalledTimes(3);
   });
 
+  it("relays a connect reply to every other store's watchers, not its own, and ignores what is not a relay", async () => {
+    const [s1, s2] = pair();
+    await Promise.all([s1.ready(), s2.ready()]);
+    const local = vi.fn();
+    const remote = vi.fn();
+    s1.watch(local);
+    s2.watch(remote);
+    const reply = { id: '7', channel: '/meta/connect', clientId: 'c', successful: true };
+    // Garbage on the channel first (another tool publishing there): ignored, and the store goes on.
+    await inspect.publish(`t${prefixes}:reply`, 'not json');
+    await inspect.publish(`t${prefixes}:reply`, JSON.stringify(['someone', 'c', 'eventsource', null]));
+    s1.relay('c', 'eventsource', reply);
+    await vi.waitFor(() => expect(remote).toHaveBeenCalledWith('c', { connectionType: 'eventsource', reply }));
+    expect(remote).toHaveBeenCalledTimes(1);
+    // A wake-up sent after the relay arrives after it, so by then s1 would have heard its own relay.
+    await s2.createSession('d', { ack: true }, 0);
+    await s2.enqueue(['d'], message(1), 10);
+    await vi.waitFor(() => expect(local).toHaveBeenCalledWith('d'));
+    expect(local.mock.calls).toEqual([['d']]);
+  });
+
   it('lets the keys of an abandoned session expire by themselves and forgets it everywhere', async () => {
     const s = fresh({ ttl: 1000 });
     const prefix = `t${prefixes}:`;

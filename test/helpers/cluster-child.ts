@@ -1,0 +1,65 @@
+/**
+ * One reference-server process of the Redis cluster tests (test/redis/fixtures/server.ts,
+ * run through the TypeScript loader): started on a free port or on `port` (to
+ * restart a process where the balancer expects it), stopped gracefully through
+ * stdin, or killed as a crash would.
+ * @example
+ * const a = await startServerProcess(redis.url);
+ * a.process.stdin.write('publish /x 10\n');   // server-side publishes, see the fixture
+ * await stopServerProcess(a);
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface ServerProcess {
+  /** `http://127.0.0.1:<port>` */
+  origin: string;
+  /** The Bayeux endpoint, `<origin>/cometd`. */
+  url: string;
+  port: number;
+  process: ChildProcessWithoutNullStreams;
+  /** Lines printed after the origin. */
+  lines: string[];
+}
+
+const REGISTER = fileURLToPath(new URL('../server/fixtures/register-ts.mjs', import.meta.url));
+const SERVER = fileURLToPath(new URL('../redis/fixtures/server.ts', import.meta.url));
+
+/** Start a server process sharing `redisUrl`; resolves once it listens. */
+export function startServerProcess(redisUrl: string, port = 0): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', REGISTER, SERVER, redisUrl, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += String(d)));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`server child exited (${code}):\n${stderr}`)));
+    let buffer = '';
+    let started: ServerProcess | null = null;
+    child.stdout.on('data', (d) => {
+      buffer += String(d);
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (started) started.lines.push(line);
+        else resolve((started = { origin: line, url: `${line}/cometd`, port: Number(new URL(line).port), process: child, lines: [] }));
+      }
+    });
+  });
+}
+
+/** Close the process's Comet server and let it exit (killed after 5 s). */
+export async function stopServerProcess(child: ServerProcess | undefined): Promise<void> {
+  if (!child || child.process.exitCode !== null || child.process.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.process.once('exit', resolve));
+  child.process.stdin.end();
+  const kill = setTimeout(() => child.process.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(kill);
+}
+
+/** SIGKILL: the process dies mid-whatever, closing nothing cleanly, as a crash does. */
+export async function crashServerProcess(child: ServerProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.process.once('exit', resolve));
+  child.process.kill('SIGKILL');
+  await exited;
+}
