@@ -3,12 +3,12 @@
 // keeps it, test/helpers/store-contract.ts), atomic seqs across processes (two
 // stores = two connections), a publish's cost in scripts, wake-ups across stores,
 // and keys that expire by themselves when no process sweeps.
-import net, { type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createServer, RedisStore, type RedisStoreOptions } from '../../src/server/index.js';
 import { ENQUEUE_CHUNK } from '../../src/server/redis-store.js';
 import { startRedis, type RunningRedis } from '../helpers/redis-server.js';
+import { startTcpGate } from '../helpers/tcp-gate.js';
 import { message, storeContract } from '../helpers/store-contract.js';
 
 let redis: RunningRedis;
@@ -47,29 +47,11 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/**
- * A loopback port in front of Redis that drops every connection until `open()`,
- * then forwards them: a Redis that is not up yet, and then is. Closed after the test.
- */
+/** A gate in front of Redis, shut until `open()`: a Redis that is not up yet, and then is. Closed after the test. */
 async function redisGate() {
-  let up = false;
-  const sockets = new Set<net.Socket>();
-  const gate = net.createServer((socket) => {
-    if (!up) return socket.destroy();
-    const upstream = net.connect(redis.port, '127.0.0.1');
-    for (const s of [socket, upstream]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => (socket.destroy(), upstream.destroy()));
-    }
-    socket.pipe(upstream).pipe(socket);
-  });
-  await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
-  onTestFinished(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((resolve) => gate.close(resolve));
-  });
-  return { url: `redis://127.0.0.1:${(gate.address() as AddressInfo).port}`, open: () => void (up = true) };
+  const gate = await startTcpGate(redis.port);
+  onTestFinished(() => gate.close());
+  return gate;
 }
 
 describe('RedisStore', () => {
