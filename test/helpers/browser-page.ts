@@ -95,6 +95,8 @@ export interface ProbeOptions {
   connectTimeout?: number;
   upgradeDelay?: number;
   reconnect?: { initialDelay?: number; maxDelay?: number };
+  /** Extra headers on the client's HTTP requests (a custom header makes a cross-origin POST preflighted). */
+  headers?: Record<string, string>;
   /**
    * Record in `timeline` when the page creates and closes WebSockets and EventSources
    * (by wrapping those globals before the client is created). Off by default so the
