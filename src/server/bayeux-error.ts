@@ -17,12 +17,16 @@ export const bayeuxError = {
   missing: (field: string) => `400:${field}:Missing required parameter`,
   forbidden: (channel: string) => `403:${arg(channel)}:Forbidden channel`,
   overflow: (clientId: string) => `409:${clientId}:Too far behind: messages were dropped`,
+  noStream: (type: string) => `410:${arg(type)}:No stream of that type is open for this client`,
   tooLarge: (channel: string) => `413:${arg(channel)}:Message too large to deliver`,
   invalidChannel: (channel: unknown) => `405:${arg(channel)}:Invalid channel`,
 } as const;
 
 /** The advice that sends a client back to the handshake. */
 export const HANDSHAKE_ADVICE: Advice = Object.freeze({ reconnect: 'handshake' });
+
+/** The advice that has a client reconnect on its session at once (a new stream, a new socket). */
+export const RETRY_ADVICE: Advice = Object.freeze({ reconnect: 'retry', interval: 0 });
 
 /** A failed reply to `request`. */
 export function failure(request: Pick<Message, 'channel' | 'id' | 'clientId'>, error: string, advice?: Advice): Message {

@@ -60,7 +60,7 @@ import { isMeta, isService, isValidChannel, isWildcard } from '../protocol/chann
 import { MAX_FRAME_CHARS } from '../protocol/frame.js';
 import { CONNECT, DISCONNECT, HANDSHAKE, SUBSCRIBE, UNSUBSCRIBE } from '../protocol/message.js';
 import type { Advice, Message } from '../protocol/message.js';
-import { bayeuxError, failure, HANDSHAKE_ADVICE } from './bayeux-error.js';
+import { bayeuxError, failure, HANDSHAKE_ADVICE, RETRY_ADVICE } from './bayeux-error.js';
 import { checkEngineOptions } from './check-options.js';
 import { Emitter } from '../emitter.js';
 import {
@@ -385,7 +385,12 @@ export class Engine {
         this.#store.relay(clientId, type, reply);
         return [];
       }
-      // No stream of that type here: answer on the POST as Faye does (wrapped so `#dispatch` does not run the outgoing extensions twice).
+      // The client's stream of that type ended here and it still connects for it: the stream died without
+      // the client noticing (Chromium fires nothing in an iframe whose connection was cut). A success on the
+      // POST would keep it waiting on that stream for ever, so the connect fails and the client (cometkit's:
+      // the ack extension; it backs off) opens a new one.
+      if (link.ack && link.streamType === type) return [failure(message, bayeuxError.noStream(type), RETRY_ADVICE)];
+      // No stream of that type here yet: answer on the POST as Faye does (wrapped so `#dispatch` does not run the outgoing extensions twice).
       return { later: Promise.resolve([reply]) };
     }
     const polling = POLLING_TYPES.has(type) || !context.connection;
@@ -510,6 +515,7 @@ export class Engine {
       old.close();
     }
     link.connection = connection;
+    if (STREAMING_TYPES.has(connection.connectionType)) link.streamType = connection.connectionType;
     link.sent = from;
     this.#connections.set(connection, clientId);
     this.#schedule(clientId);

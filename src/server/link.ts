@@ -18,6 +18,8 @@ export class Link {
   acked: number;
   held: Held | null = null;
   connection: Connection | null = null;
+  /** The connectionType of the last stream attached here (kept after it ends): a connect for it finds it gone. */
+  streamType: string | null = null;
   /** When a connect or stream for this session last reached this process (the sweep forgets idle links). */
   used = 0;
   /** A flush is queued for the end of this tick. */

@@ -57,6 +57,8 @@ export interface BundleServer {
   endpoint: string;
   /** Every request and upgrade, in arrival order. */
   requests: RequestRecord[];
+  /** Destroy every TCP connection the page has open (WebSockets included); sessions stay: a network drop. */
+  dropConnections(): void;
   stop(): Promise<void>;
 }
 
@@ -121,6 +123,13 @@ export async function startBundleServer(options: BundleServerOptions = {}): Prom
     });
   }
 
+  // Upgraded sockets leave the HTTP server's own bookkeeping (closeAllConnections): track every socket.
+  const sockets = new Set<Duplex>();
+  server.on('connection', (socket: Duplex) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -129,6 +138,9 @@ export async function startBundleServer(options: BundleServerOptions = {}): Prom
     origin,
     endpoint: `${origin}/cometd`,
     requests,
+    dropConnections() {
+      for (const socket of sockets) socket.destroy();
+    },
     async stop() {
       await comet.close();
       for (const socket of hung) socket.destroy();

@@ -32,6 +32,24 @@ describe('eventsource', () => {
     expect(body).toEqual([expect.objectContaining({ id: '1', successful: true, advice: { reconnect: 'retry', interval: 500, timeout: 0 } })]);
   });
 
+  it("fails an ack client's connect for a stream that ended, so the client opens a new one", async () => {
+    // A stream can die without the client noticing (Chromium fires nothing in an iframe whose connection was
+    // cut); a success on the POST would keep the client waiting on it for ever.
+    const { url } = await start();
+    const clientId = await handshake(url, { ack: 'seq' });
+    const stream = await openStream(`${url}/${clientId}`, { accept: 'text/event-stream' });
+    stream.destroy();
+    await stream.done;
+    await vi.waitFor(async () => {
+      const { body } = await post(url, [{ channel: '/meta/connect', clientId, connectionType: 'eventsource', id: '2' }]);
+      expect(body).toEqual([{ id: '2', clientId, channel: '/meta/connect', successful: false, error: expect.stringMatching(/^410:eventsource:/), advice: { reconnect: 'retry', interval: 0 } }]);
+    });
+    // A new stream and the session goes on.
+    const next = await openStream(`${url}/${clientId}`, { accept: 'text/event-stream' });
+    expect((await post(url, [{ channel: '/meta/connect', clientId, connectionType: 'eventsource', id: '3' }])).body).toEqual([]);
+    await vi.waitFor(() => expect(sseBatches(next.text).flat()).toContainEqual(expect.objectContaining({ id: '3', successful: true })));
+  });
+
   it('writes heartbeats on an idle stream', async () => {
     const { url } = await start({ heartbeat: 100 });
     const clientId = await handshake(url);

@@ -1,0 +1,41 @@
+// @vitest-environment node
+/**
+ * A network drop under a real browser: every TCP connection of the page is cut
+ * while the server keeps the session, and messages are published while the page
+ * is away. Chromium's own reactions differ per transport (a WebSocket `close`, an
+ * EventSource that would retry by itself, an iframe whose document just finishes
+ * loading, a `fetch` that fails); with the `ack` extension the page must still get
+ * every message once, in order, on the same session and transport.
+ */
+import { expect, test } from 'vitest';
+import type { TransportName } from '../../src/index.js';
+import { openBundlePage, useChromium } from '../helpers/browser-fixture.js';
+import { expectCleanPage, probeSnapshot, receivedNumbers, startProbe } from '../helpers/browser-page.js';
+
+const TRANSPORTS: TransportName[] = ['websocket', 'sse', 'long-poll', 'iframe'];
+const browser = useChromium();
+const numbers = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+for (const name of TRANSPORTS) {
+  test(`${name}: a cut connection loses nothing published meanwhile, and repeats nothing`, async () => {
+    const { server, page, problems } = await openBundlePage(browser());
+    const start = await startProbe(page, { url: server.endpoint, transports: [name], channel: '/numbers', reconnect: { initialDelay: 200, maxDelay: 500 } });
+    expect(start.transport).toBe(name);
+    for (const n of numbers(1, 10)) await server.comet.publish('/numbers', { n });
+    await expect.poll(() => receivedNumbers(page), { timeout: 10_000 }).toHaveLength(10);
+
+    server.dropConnections();
+    for (const n of numbers(11, 20)) await server.comet.publish('/numbers', { n });
+    await expect.poll(() => receivedNumbers(page), { timeout: 15_000 }).toHaveLength(20);
+    // Anything repeated would have arrived by now, behind the last one.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await receivedNumbers(page)).toEqual(numbers(1, 20));
+
+    const end = await probeSnapshot(page);
+    expect(end.clientId).toBe(start.clientId);
+    expect(end.transport).toBe(name);
+    expect(end.state).toBe('connected');
+    // The browser logs the failed requests of the cut; nothing else may appear.
+    expectCleanPage(problems, [/net::ERR_|Failed to load resource|ERR_CONNECTION|WebSocket connection/]);
+  });
+}
