@@ -1,5 +1,5 @@
-import { expand } from '../protocol/channel.js';
 import type { Message } from '../protocol/message.js';
+import { PatternIndex } from './pattern-index.js';
 import { RECENT_IDS, type BacklogEntry, type SessionInfo, type Store } from './store.js';
 
 /** A client's patterns are an array up to this many (a Set costs ~150 bytes even for one), a Set beyond. */
@@ -31,15 +31,13 @@ class ClientState implements SessionInfo {
 
 /**
  * The default `Store`: everything in this process's memory. Subscriptions are
- * indexed by pattern, so a publish looks up only the patterns `expand()` yields
- * for its channel instead of scanning every client.
+ * indexed by pattern (`PatternIndex`), so a publish looks up only the patterns
+ * that can match its channel instead of scanning every client.
  */
 export class MemoryStore implements Store {
   #clients = new Map<string, ClientState>();
-  #byPattern = new Map<string, Set<string>>();
+  #byPattern = new PatternIndex();
   #listeners = new Set<(clientId: string) => void>();
-  /** Channel → the patterns matching it, for channels published to lately: `expand` splits and joins on every call. */
-  #expanded = new Map<string, string[]>();
 
   async createSession(clientId: string, options: { ack: boolean }, now: number): Promise<void> {
     this.#clients.set(clientId, new ClientState(options.ack, now));
@@ -73,9 +71,7 @@ export class MemoryStore implements Store {
       if (patterns.has(pattern)) return null;
       patterns.add(pattern);
     }
-    let ids = this.#byPattern.get(pattern);
-    if (!ids) this.#byPattern.set(pattern, (ids = new Set()));
-    ids.add(clientId);
+    this.#byPattern.add(pattern, clientId);
     return true;
   }
 
@@ -97,27 +93,7 @@ export class MemoryStore implements Store {
   }
 
   async subscribers(channel: string): Promise<string[]> {
-    const sets: Set<string>[] = [];
-    for (const pattern of this.#patterns(channel)) {
-      const ids = this.#byPattern.get(pattern);
-      if (ids) sets.push(ids);
-    }
-    // The common case, one matching pattern: its ids are already distinct.
-    if (sets.length <= 1) return [...(sets[0] ?? [])];
-    const out = new Set<string>();
-    for (const ids of sets) for (const id of ids) out.add(id);
-    return [...out];
-  }
-
-  /** `expand(channel)`, remembered (patterns only: which clients hold them is looked up every time). */
-  #patterns(channel: string): string[] {
-    let patterns = this.#expanded.get(channel);
-    if (!patterns) {
-      // Publishes to ever new channels must not grow it without end.
-      if (this.#expanded.size >= 1000) this.#expanded.clear();
-      this.#expanded.set(channel, (patterns = expand(channel)));
-    }
-    return patterns;
+    return this.#byPattern.match(channel);
   }
 
   async enqueue(clientIds: readonly string[], message: Message, limit: number): Promise<number[]> {
@@ -188,9 +164,6 @@ export class MemoryStore implements Store {
   }
 
   #unindex(clientId: string, pattern: string): void {
-    const ids = this.#byPattern.get(pattern);
-    if (!ids) return;
-    ids.delete(clientId);
-    if (ids.size === 0) this.#byPattern.delete(pattern);
+    this.#byPattern.delete(pattern, clientId);
   }
 }
