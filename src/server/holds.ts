@@ -23,10 +23,17 @@ export class Held {
   ) {}
 }
 
+/** The sentinel of a `HoldList`, which knows its list: emptying a list then costs no search of the others. */
+class Head extends Held {
+  constructor(readonly list: HoldList) {
+    super({ channel: '' }, { release: () => {} });
+  }
+}
+
 /** Held connects of one length, oldest first: deadlines only grow along it. */
 class HoldList {
   /** Sentinel of a circular list: `head.next` is the oldest. */
-  readonly head = new Held({ channel: '' }, { release: () => {} });
+  readonly head: Head = new Head(this);
   timer: unknown = null;
   /** The deadline `timer` was armed for. */
   armedFor = 0;
@@ -67,7 +74,7 @@ export class Holds {
     held.prev.next = held.next;
     held.next!.prev = held.prev;
     // An emptied list stops its timer (a later first hold would be timed by a stale one otherwise).
-    if (held.next === held.prev) this.#stop(held.next as Held);
+    if (held.next === held.prev && held.next instanceof Head) this.#stop(held.next.list);
     held.prev = held.next = null;
   }
 
@@ -77,15 +84,15 @@ export class Holds {
     this.#lists.clear();
   }
 
-  /** If `node` is the sentinel of an empty list, stop its timer and forget the list. */
-  #stop(node: Held): void {
-    for (const list of this.#lists.values()) {
-      if (list.head !== node) continue;
-      this.clock.clearTimeout(list.timer);
-      list.timer = null;
-      this.#lists.delete(list.ms);
-      return;
-    }
+  /**
+   * Stop the timer of an emptied list and forget it. Found from its sentinel, not by
+   * a search: clients choose their hold lengths (`advice.timeout`), so there can be as
+   * many lists as held connects, and a search per removal made releasing them quadratic.
+   */
+  #stop(list: HoldList): void {
+    this.clock.clearTimeout(list.timer);
+    list.timer = null;
+    if (this.#lists.get(list.ms) === list) this.#lists.delete(list.ms);
   }
 
   #arm(list: HoldList): void {

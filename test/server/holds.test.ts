@@ -4,7 +4,7 @@
  * that each hold is released at its own deadline, once, and that an empty list
  * leaves no timer behind.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Held, Holds } from '../../src/server/holds.js';
 import type { Clock } from '../../src/server/engine-options.js';
 
@@ -85,6 +85,26 @@ describe('Holds', () => {
     holds.remove(only);
     expect(time.timers()).toBe(0);
     time.advance(200);
+    expect(released).toEqual([]);
+  });
+
+  it('removes a hold without visiting the lists of other lengths, however many clients chose', () => {
+    // A client picks its hold length (advice.timeout, any number up to timeout): 2,000 clients, 2,000 lists.
+    const time = manualClock();
+    const holds = new Holds(time.clock);
+    const released: string[] = [];
+    const all = Array.from({ length: 2_000 }, (_, i) => holdFor(holds, released, String(i), 1_000 + i / 7));
+    // Any search of the lists steps a Map iterator; count the steps.
+    const step = vi.spyOn(Object.getPrototypeOf(new Map().values()) as Iterator<unknown>, 'next');
+    try {
+      for (const held of all.reverse()) holds.remove(held);
+      // A search per removal stepped through every remaining list: ~2,000,000 steps.
+      expect(step.mock.calls.length).toBeLessThan(all.length);
+    } finally {
+      step.mockRestore();
+    }
+    expect(time.timers()).toBe(0);
+    time.advance(2_000);
     expect(released).toEqual([]);
   });
 });
