@@ -10,8 +10,21 @@ import type { AllowedOrigins } from './options.js';
 export function isOriginAllowed(origin: string, host: string | undefined, allowed: AllowedOrigins): boolean {
   if (host !== undefined && sameHost(origin, host)) return true;
   if (allowed === '*') return true;
-  if (typeof allowed === 'function') return allowed(origin);
+  if (typeof allowed === 'function') return judged(allowed, origin);
   return allowed.includes(origin);
+}
+
+/**
+ * What the app's predicate says of `origin`; an origin it throws on (e.g. its
+ * `new URL(origin)` on `Origin: garbage`) is refused, not an exception: one in a
+ * WebSocket upgrade escaped into Node's `upgrade` event and ended the process.
+ */
+function judged(allowed: (origin: string) => boolean, origin: string): boolean {
+  try {
+    return allowed(origin);
+  } catch {
+    return false;
+  }
 }
 
 /** The request's `Origin`, `undefined` when absent; `allowed` says whether it may proceed. */

@@ -65,4 +65,15 @@ describe('allowedOrigins', () => {
     const any = await start({ allowedOrigins: '*' });
     expect((await post(any.url, HANDSHAKE, { origin: 'https://anyone.example' })).status).toBe(200);
   });
+
+  it('refuses with 403 an Origin the predicate throws on, on every entry point, and keeps serving', async () => {
+    // A plausible predicate: new URL() throws on an Origin that is not a URL, which any peer can send.
+    const { url } = await start({ allowedOrigins: (origin) => new URL(origin).hostname.endsWith('.trusted.example') });
+    const clientId = await handshake(url);
+    expect((await post(url, HANDSHAKE, { origin: 'garbage' })).status).toBe(403);
+    expect((await openStream(`${url}/${clientId}`, { accept: 'text/event-stream', origin: 'garbage' })).status).toBe(403);
+    // It escaped from Node's 'upgrade' event as an uncaught exception: the process ended.
+    await expect(openSocket(url, { origin: 'garbage' })).rejects.toThrow('status 403');
+    await expect(openSocket(url, { origin: 'https://a.trusted.example' })).resolves.toBeDefined();
+  });
 });
