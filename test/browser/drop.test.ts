@@ -13,6 +13,8 @@ import { openBundlePage, useChromium } from '../helpers/browser-fixture.js';
 import { expectCleanPage, probeSnapshot, receivedNumbers, startProbe } from '../helpers/browser-page.js';
 
 const TRANSPORTS: TransportName[] = ['websocket', 'sse', 'long-poll', 'iframe'];
+/** Backoff so long that only the browser's `online` event can bring the client back within a test. */
+const PATIENT = { initialDelay: 600_000, maxDelay: 600_000, jitter: false };
 const browser = useChromium();
 const numbers = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -39,3 +41,25 @@ for (const name of TRANSPORTS) {
     expectCleanPage(problems, [/net::ERR_|Failed to load resource|ERR_CONNECTION|WebSocket connection/]);
   });
 }
+
+test('offline, the client spends no attempts; back online, it reconnects at once and gets what it missed', async () => {
+  const { server, page, problems } = await openBundlePage(browser());
+  const start = await startProbe(page, { url: server.endpoint, transports: ['websocket'], channel: '/numbers', reconnect: PATIENT });
+  for (const n of numbers(1, 5)) await server.comet.publish('/numbers', { n });
+  await expect.poll(() => receivedNumbers(page), { timeout: 10_000 }).toHaveLength(5);
+
+  await page.context().setOffline(true);
+  server.dropConnections();
+  await expect.poll(async () => (await probeSnapshot(page)).state, { timeout: 10_000 }).toBe('reconnecting');
+  for (const n of numbers(6, 10)) await server.comet.publish('/numbers', { n });
+  const seen = server.requests.length;
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  expect(server.requests.slice(seen)).toEqual([]);
+
+  await page.context().setOffline(false);
+  await expect.poll(() => receivedNumbers(page), { timeout: 10_000 }).toEqual(numbers(1, 10));
+  const end = await probeSnapshot(page);
+  expect(end.clientId).toBe(start.clientId);
+  expect(end.state).toBe('connected');
+  expectCleanPage(problems, [/net::ERR_|Failed to load resource|ERR_CONNECTION|WebSocket connection/]);
+});

@@ -94,7 +94,7 @@ export interface ProbeOptions {
   fallbackDelay?: number;
   connectTimeout?: number;
   upgradeDelay?: number;
-  reconnect?: { initialDelay?: number; maxDelay?: number };
+  reconnect?: { initialDelay?: number; maxDelay?: number; jitter?: boolean };
   /** Extra headers on the client's HTTP requests (a custom header makes a cross-origin POST preflighted). */
   headers?: Record<string, string>;
   /**
