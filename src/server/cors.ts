@@ -21,7 +21,8 @@ export function isOriginAllowed(origin: string, host: string | undefined, allowe
  */
 function judged(allowed: (origin: string) => boolean, origin: string): boolean {
   try {
-    return allowed(origin);
+    // Only `true` allows: an async predicate's Promise would otherwise allow every origin.
+    return allowed(origin) === true;
   } catch {
     return false;
   }

@@ -247,7 +247,8 @@ export class Engine {
 
   /**
    * Publish from the server to every subscriber of `channel`. Rejects with a
-   * CometError: `bad_channel`, `too_large`, or `publish_failed` when the store
+   * CometError: `bad_channel`, `bad_message` (data JSON cannot carry: a cycle, a
+   * BigInt), `too_large`, or `publish_failed` when the store
    * failed (Redis unreachable: `cause` says why).
    */
   async publish(channel: string, data: unknown): Promise<void> {
@@ -255,8 +256,14 @@ export class Engine {
       throw new CometError('bad_channel', `Expected a concrete broadcast channel but got ${JSON.stringify(channel)}`);
     }
     const message = await this.#delivery(channel, data);
+    let fits: boolean;
+    try {
+      fits = fitsInFrame(message, this.#limits.frameChars);
+    } catch (cause) {
+      throw new CometError('bad_message', `Expected data JSON can carry on ${channel}`, { cause });
+    }
     // A delivery no frame can carry would be refused by every client, and redelivered to it forever.
-    if (!fitsInFrame(message, this.#limits.frameChars)) {
+    if (!fits) {
       throw new CometError('too_large', `Expected a message that fits in maxFrameChars (${this.#limits.frameChars}) on ${channel}`);
     }
     await this.#fanOut(message).catch((cause: unknown) => {
@@ -401,7 +408,13 @@ export class Engine {
     let later: Promise<Message[]> | null = null;
     if (polling) {
       later = new Promise((resolve) => (held.resolve = resolve));
-      context.signal?.addEventListener('abort', () => link.drop(held), { once: true });
+      const signal = context.signal;
+      if (signal) {
+        const drop = () => link.drop(held);
+        signal.addEventListener('abort', drop, { once: true });
+        // A batch of many connects (each replacing the last) must not pile listeners on one request's signal.
+        void later.then(() => signal.removeEventListener('abort', drop));
+      }
     } else {
       held.connection = context.connection!;
     }

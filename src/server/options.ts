@@ -2,7 +2,11 @@ import { checkServerOptions } from './check-options.js';
 import type { EngineOptions } from './engine-options.js';
 import type { RedisStoreOptions } from './redis-store.js';
 
-/** Which page origins may use the server from a browser besides its own origin. */
+/**
+ * Which page origins may use the server from a browser besides its own origin. A
+ * function must answer synchronously: only `true` allows (a Promise does not), and
+ * an origin it throws on is refused.
+ */
 export type AllowedOrigins = '*' | readonly string[] | ((origin: string) => boolean);
 
 /** Options of `createServer`. Every field is optional. */

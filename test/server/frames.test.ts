@@ -75,4 +75,17 @@ describe('frames the server writes', () => {
     const { body } = await connect(url, listener, { ack: 0 });
     expect(deliveries(body).map((m) => m.data)).toEqual(['fits']);
   });
+
+  it('refuse a server-side publish of data JSON cannot carry with bad_message, and go on', async () => {
+    const { url, comet } = await start();
+    const listener = await handshake(url, { ack: 'seq' });
+    await subscribe(url, listener, '/feed');
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    await expect(comet.publish('/feed', { n: 1n })).rejects.toMatchObject({ code: 'bad_message', cause: expect.any(TypeError) });
+    await expect(comet.publish('/feed', cycle)).rejects.toMatchObject({ code: 'bad_message' });
+    await comet.publish('/feed', 'fine');
+    const { body } = await connect(url, listener, { ack: 0 });
+    expect(deliveries(body).map((m) => m.data)).toEqual(['fine']);
+  });
 });

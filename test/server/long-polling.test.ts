@@ -197,4 +197,22 @@ describe('client advice', () => {
     expect(body[0]).toMatchObject({ successful: true });
     expect(Date.now() - started).toBeLessThan(1_000);
   });
+
+  it('answers a batch of many connects without piling listeners on its request (no MaxListenersExceededWarning)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const { url } = await start({ timeout: 100 });
+      const clientId = await handshake(url);
+      await connect(url, clientId);
+      const batch = Array.from({ length: 20 }, (_, i) => ({ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: `c${i}` }));
+      const { body } = await post(url, batch);
+      expect(body.map((m) => m.id)).toEqual(batch.map((m) => m.id));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });

@@ -76,4 +76,12 @@ describe('allowedOrigins', () => {
     await expect(openSocket(url, { origin: 'garbage' })).rejects.toThrow('status 403');
     await expect(openSocket(url, { origin: 'https://a.trusted.example' })).resolves.toBeDefined();
   });
+
+  it('allows only on true: an async predicate (a Promise, truthy) allows no foreign origin', async () => {
+    const predicate = (async (origin: string) => origin === 'https://app.example') as unknown as (origin: string) => boolean;
+    const { url } = await start({ allowedOrigins: predicate });
+    expect((await post(url, HANDSHAKE, { origin: 'https://evil.example' })).status).toBe(403);
+    expect((await post(url, HANDSHAKE, { origin: 'https://app.example' })).status).toBe(403);
+    await expect(openSocket(url, { origin: 'https://evil.example' })).rejects.toThrow('status 403');
+  });
 });
