@@ -27,19 +27,3 @@ export function matches(pattern: string, channel: string): boolean {
   if (base === pattern) return pattern === channel;
   return channel.startsWith(base) && (pattern.endsWith('**') || !channel.includes('/', base.length));
 }
-
-/**
- * Every pattern that can match `channel`, most specific first: `/a/b` yields
- * `/a/b`, `/a/*`, `/a/**`, `/**`. Servers use it to look subscribers up by key.
- */
-export function expand(channel: string): string[] {
-  const segments = channel.split('/');
-  const out = [channel];
-  segments[segments.length - 1] = '*';
-  out.push(segments.join('/'));
-  for (let i = segments.length - 1; i > 0; i--) {
-    segments.length = i;
-    out.push(segments.join('/') + '/**');
-  }
-  return out;
-}

@@ -20,6 +20,7 @@ export const bayeuxError = {
   noStream: (type: string) => `410:${arg(type)}:No stream of that type is open for this client`,
   tooLarge: (channel: string) => `413:${arg(channel)}:Message too large to deliver`,
   invalidChannel: (channel: unknown) => `405:${arg(channel)}:Invalid channel`,
+  tooDeep: (pattern: string, most: number) => `405:${arg(pattern)}:A /** wildcard may follow at most ${most} segments`,
 } as const;
 
 /** The advice that sends a client back to the handshake. */

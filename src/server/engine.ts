@@ -75,7 +75,7 @@ import {
 } from './engine-options.js';
 import { runExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { MemoryStore } from './memory-store.js';
-import type { RelayedReply, SessionInfo, Store } from './store.js';
+import { MAX_WILDCARD_DEPTH, type RelayedReply, type SessionInfo, type Store } from './store.js';
 import type { Connection } from './connection.js';
 import { Link, type FlushLimits } from './link.js';
 import { fitsInFrame } from './frame-text.js';
@@ -445,6 +445,7 @@ export class Engine {
     for (const pattern of patterns) {
       if (!isValidChannel(pattern)) return [failure(message, bayeuxError.invalidChannel(pattern))];
       if (isMeta(pattern)) return [failure(message, bayeuxError.forbidden(pattern))];
+      if (wildcardDepth(pattern) > MAX_WILDCARD_DEPTH) return [failure(message, bayeuxError.tooDeep(pattern, MAX_WILDCARD_DEPTH))];
     }
     const subscribing = message.channel === SUBSCRIBE;
     for (const subscription of patterns) {
@@ -612,6 +613,9 @@ export class Engine {
     }, every);
   }
 }
+
+/** Segments before a deep wildcard's `/**` (`/a/b/**`: 2); 0 for any other pattern. */
+const wildcardDepth = (pattern: string): number => (pattern.endsWith('/**') ? pattern.split('/').length - 2 : 0);
 
 /** `fields`, with the request's `id` first as Bayeux replies echo it. */
 function withId(request: Message, fields: Message): Message {

@@ -1,7 +1,7 @@
 /**
  * Client ids by subscription pattern, looked up by concrete channel in time
  * linear in the channel's length. Listing every pattern that can match a channel
- * (`expand()`) builds one string per segment, each as long as the channel: a
+ * (`/a/b`, `/a/*`, `/a/**`, `/**`) builds one string per segment, each as long as the channel: a
  * 1,024-character channel of 500 segments made 260 KB of strings per publish, so
  * one 4 MB batch of such publishes took seconds of CPU (and the memo of them
  * held ~280 MB). Here exact channels and `/a/*` patterns cost one lookup each,

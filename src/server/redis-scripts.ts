@@ -11,7 +11,7 @@
  *   P c:<id>:q     zset   the backlog: score seq, member "<seq>:<message JSON>" (the seq makes members unique)
  *   P c:<id>:ids   list   recent publish ids, newest first (dedupe)
  *   P p:<pattern>  set    client ids subscribed to that exact pattern (a publish reads the few sets
- *                         `expand(channel)` names instead of scanning clients)
+ *                         of the patterns matching its channel instead of scanning clients)
  *   P clients      zset   client id by last sign of life, for `expired()`
  * Every per-client key carries a TTL that each touch renews, so sessions abandoned
  * while no process runs a sweep still vanish; pattern sets and `clients` have no
@@ -70,16 +70,31 @@ redis.call('SREM', KEYS[3], ARGV[1])
 return 1`;
 
 /**
- * KEYS the p:<pattern> sets of expand(channel) · ARGV session-key prefix, session-key suffix
- * → live client ids, each once. Ids whose session expired away are removed from the set.
+ * ARGV pattern-key prefix, session-key prefix, session-key suffix, channel, max wildcard depth
+ * → live client ids subscribed to any pattern matching the concrete channel, each once.
+ * The pattern keys (the channel, its `/*` and every `/**` above it: `/a/b`, `/a/*`,
+ * `/a/**`, `/**`) are built here from the channel, so a publish sends Redis its channel, not a key
+ * per segment; `/**` keys stop at MAX_WILDCARD_DEPTH segments (the engine refuses deeper
+ * wildcards). Ids whose session expired away are removed from the set.
  */
 export const SUBSCRIBERS = `
+local prefix, channel = ARGV[1], ARGV[4]
+local slashes = {}
+local at = string.find(channel, '/', 1, true)
+while at do
+  slashes[#slashes + 1] = at
+  at = string.find(channel, '/', at + 1, true)
+end
+local keys = {prefix .. channel, prefix .. string.sub(channel, 1, slashes[#slashes]) .. '*'}
+for i = 1, math.min(#slashes - 1, tonumber(ARGV[5])) + 1 do
+  keys[#keys + 1] = prefix .. string.sub(channel, 1, slashes[i]) .. '**'
+end
 local out, live = {}, {}
-for _, k in ipairs(KEYS) do
+for _, k in ipairs(keys) do
   for _, id in ipairs(redis.call('SMEMBERS', k)) do
     local alive = live[id]
     if alive == nil then
-      alive = redis.call('EXISTS', ARGV[1] .. id .. ARGV[2]) == 1
+      alive = redis.call('EXISTS', ARGV[2] .. id .. ARGV[3]) == 1
       live[id] = alive
       if alive then out[#out + 1] = id end
     end

@@ -26,11 +26,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { CometError } from '../errors.js';
-import { expand } from '../protocol/channel.js';
 import type { Message } from '../protocol/message.js';
 import { keepText, messageText } from './frame-text.js';
 import * as lua from './redis-scripts.js';
-import { RECENT_IDS, type BacklogEntry, type RelayedReply, type SessionInfo, type Store } from './store.js';
+import { MAX_WILDCARD_DEPTH, RECENT_IDS, type BacklogEntry, type RelayedReply, type SessionInfo, type Store } from './store.js';
 
 /** Options of {@link RedisStore}; every field is optional. */
 export interface RedisStoreOptions {
@@ -140,8 +139,7 @@ export class RedisStore implements Store {
   }
 
   async subscribers(channel: string): Promise<string[]> {
-    const keys = expand(channel).map((p) => this.#pattern(p));
-    return (await this.#run(lua.SUBSCRIBERS, keys, [`${this.#prefix}c:`, ':s'])) as string[];
+    return (await this.#run(lua.SUBSCRIBERS, [], [this.#pattern(''), `${this.#prefix}c:`, ':s', channel, MAX_WILDCARD_DEPTH])) as string[];
   }
 
   async enqueue(clientIds: readonly string[], message: Message, limit: number): Promise<number[]> {

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createServer, RedisStore, type RedisStoreOptions } from '../../src/server/index.js';
 import { ENQUEUE_CHUNK } from '../../src/server/redis-store.js';
+import { MAX_WILDCARD_DEPTH } from '../../src/server/store.js';
 import { startRedis, type RunningRedis } from '../helpers/redis-server.js';
 import { startTcpGate } from '../helpers/tcp-gate.js';
 import { message, storeContract } from '../helpers/store-contract.js';
@@ -113,6 +114,24 @@ describe('RedisStore', () => {
     await vi.waitFor(() => expect(still).toHaveBeenCalledWith('c'));
     expect(remote).toHaveBeenCalledTimes(2);
     expect(local).toHaveBeenCalledTimes(3);
+  });
+
+  it('looks a deep channel up by sending Redis the channel, not a key per segment, down to MAX_WILDCARD_DEPTH', async () => {
+    const s = fresh();
+    await s.createSession('c', { ack: false }, 0);
+    // The longest valid channel, in as many segments as fit (~250).
+    const segments: string[] = [];
+    while (`/${[...segments, `s${segments.length}`].join('/')}`.length <= 1024) segments.push(`s${segments.length}`);
+    const channel = `/${segments.join('/')}`;
+    await s.subscribe('c', `/${segments.slice(0, MAX_WILDCARD_DEPTH).join('/')}/**`);
+    await s.createSession('d', { ack: false }, 0);
+    await s.subscribe('d', `/${segments.slice(0, -1).join('/')}/*`);
+    const before = Number(/total_net_input_bytes:(\d+)/.exec(await inspect.info('stats'))![1]);
+    expect((await s.subscribers(channel)).sort()).toEqual(['c', 'd']);
+    const sent = Number(/total_net_input_bytes:(\d+)/.exec(await inspect.info('stats'))![1]) - before;
+    // A key per segment was ~250 keys averaging ~500 characters here: ~130 KB.
+    expect(sent).toBeLessThan(8 * channel.length);
+    expect(await s.subscribers(`/${segments.slice(0, MAX_WILDCARD_DEPTH).join('/')}`)).toEqual([]);
   });
 
   it("relays a connect reply to every other store's watchers, not its own, and ignores what is not a relay", async () => {

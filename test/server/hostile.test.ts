@@ -2,6 +2,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { watchEscapes } from '../hostile/escapes.js';
+import { MAX_WILDCARD_DEPTH } from '../../src/server/store.js';
 import { closeAll, connect, handshake, post, start, subscribe } from './helpers.js';
 
 afterEach(closeAll);
@@ -124,6 +125,20 @@ describe('hostile input', () => {
     }
     const { body } = await post(url, [{ channel: 'nope', clientId, data: 1 }]);
     expect(body[0]).toMatchObject({ successful: false, error: '405:nope:Invalid channel' });
+  });
+
+  it('refuses a /** wildcard after more than MAX_WILDCARD_DEPTH segments, and still delivers deep channels to shallower ones', async () => {
+    const { url, comet } = await start();
+    const clientId = await handshake(url, { ack: 'seq' });
+    const path = (n: number) => Array.from({ length: n }, (_, i) => `/s${i}`).join('');
+    const tooDeep = `${path(MAX_WILDCARD_DEPTH + 1)}/**`;
+    const { body } = await post(url, [{ channel: '/meta/subscribe', clientId, subscription: tooDeep, id: '1' }]);
+    // The pattern echoed is cut at 200 characters, as every echoed argument.
+    expect(body[0]).toMatchObject({ successful: false, error: `405:${tooDeep.slice(0, 200)}:A /** wildcard may follow at most ${MAX_WILDCARD_DEPTH} segments` });
+    await subscribe(url, clientId, `${path(MAX_WILDCARD_DEPTH)}/**`);
+    await comet.publish(path(150), 'deep');
+    const { body: got } = await connect(url, clientId, { ack: 0 });
+    expect(got.filter((m) => m.channel === path(150)).map((m) => m.data)).toEqual(['deep']);
   });
 
   it('answers unknown methods and paths under the endpoint with an error, not a crash', async () => {

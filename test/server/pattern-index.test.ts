@@ -56,7 +56,7 @@ describe('MemoryStore lookups on long, deep channels', () => {
     try {
       expect(await store.subscribers(channel)).toEqual(['c1']);
       const looked = get.mock.calls.reduce((n, [key]) => n + (typeof key === 'string' ? key.length : 0), 0);
-      // `expand()` looked up ~510 patterns averaging 500 characters (~260,000); linear is a few times 1,020.
+      // listing every matching pattern looked up ~510 patterns averaging 500 characters (~260,000); linear is a few times 1,020.
       expect(looked).toBeLessThan(4 * channel.length);
     } finally {
       get.mockRestore();
@@ -72,7 +72,7 @@ describe('MemoryStore lookups on long, deep channels', () => {
     const before = process.memoryUsage().heapUsed;
     for (let i = 0; i < 999; i++) await store.subscribers(deepChannel(i.toString(36)));
     gc();
-    // The memo of expand() held ~280 MB here (a thousand channels of 260 KB of patterns each).
+    // The memo of every channel's matching patterns held ~280 MB here (a thousand channels of 260 KB of patterns each).
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(16 * 2 ** 20);
     await store.close();
   });
