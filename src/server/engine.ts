@@ -38,7 +38,7 @@
  *    stream of whichever process holds it (`Store.relay`). Attach before the
  *    stream's first byte: the client connects once it sees the stream open. A
  *    newer connection for the same client makes the engine call `close()` on
- *    the older one.
+ *    the older one (on a replaced stream, 5 s later: see `#retire`).
  *
  * 4. Call `engine.detach(connection)` when a socket or stream ends by itself,
  *    so nothing more is written to it; unacknowledged messages wait for the next
@@ -105,6 +105,9 @@ export interface RequestContext {
 
 /** 1 MiB, cometkit's default `maxMessageChars`, less room for the frame's own brackets and slack. */
 const DEFAULT_FRAME_CHARS = MAX_FRAME_CHARS - 1024;
+
+/** How long a stream replaced by a newer connection stays open for its client to close it (see `#retire`). */
+const REPLACED_STREAM_GRACE = 5_000;
 
 /** Most flushes `#flushDue` runs before letting the event loop turn. */
 const FLUSHING = 256;
@@ -526,13 +529,26 @@ export class Engine {
     if (old) {
       this.#connections.delete(old);
       if (link.held?.connection === old) link.drop();
-      old.close();
+      this.#retire(old);
     }
     link.connection = connection;
     if (STREAMING_TYPES.has(connection.connectionType)) link.streamType = connection.connectionType;
     link.sent = from;
     this.#connections.set(connection, clientId);
     this.#schedule(clientId);
+  }
+
+  /**
+   * End a connection a newer one replaced; nothing more is written to it. A stream
+   * is left open for `REPLACED_STREAM_GRACE` ms first: a client moving to another
+   * transport closes it itself once the new one answered, but a stream the server
+   * ends before that looks to the client like one to reopen, and the reopened stream
+   * would replace the new connection in turn (a WebSocket upgrade then fell back to
+   * a reconnect). A socket carries the client's own messages, so it ends at once.
+   */
+  #retire(connection: Connection): void {
+    if (!STREAMING_TYPES.has(connection.connectionType)) return connection.close();
+    this.#clock.setTimeout(() => connection.close(), REPLACED_STREAM_GRACE);
   }
 
   /** A connect reply another process relayed: written on this process's stream for the client, if it has one of that type. */

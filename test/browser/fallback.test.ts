@@ -122,3 +122,32 @@ test('websocket alone abandons a hung upgrade after connectTimeout and tries aga
   expect(errors.length).toBeGreaterThan(0);
   expectCleanPage(problems, [WEBSOCKET_FAILED]);
 });
+
+test('once WebSocket works again, a client that fell back moves to it after upgradeDelay, mid-stream, losing and repeating nothing', async () => {
+  const { server, page, problems } = await open('refuse');
+  const start = await startProbe(page, { url: server.endpoint, channel: '/numbers', upgradeDelay: 1_000 });
+  expect(start.transport).not.toBe('websocket');
+  server.setUpgrades('accept');
+
+  // Publish throughout the switch: every 20 ms until the page is on WebSocket, then 20 more.
+  let n = 0;
+  while ((await probeSnapshot(page)).transport !== 'websocket') {
+    await server.comet.publish('/numbers', { n: ++n });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    if (n > 500) throw new Error('never moved to WebSocket');
+  }
+  const switchedAt = n;
+  for (let i = 0; i < 20; i++) await server.comet.publish('/numbers', { n: ++n });
+  await expect.poll(() => receivedNumbers(page), { timeout: 10_000 }).toHaveLength(n);
+  expect(await receivedNumbers(page)).toEqual(numbers(1, n));
+  expect(switchedAt).toBeGreaterThan(10); // messages were flowing on the old transport when it switched
+
+  const end = await probeSnapshot(page);
+  expect(end.transports).toEqual([
+    { transport: start.transport, previous: null },
+    { transport: 'websocket', previous: start.transport },
+  ]);
+  expect(end.clientId).toBe(start.clientId);
+  expect(end.states).toEqual(['connecting', 'connected']);
+  expectCleanPage(problems, [WEBSOCKET_FAILED]);
+});

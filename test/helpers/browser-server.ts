@@ -59,6 +59,8 @@ export interface BundleServer {
   requests: RequestRecord[];
   /** Destroy every TCP connection the page has open (WebSockets included); sessions stay: a network drop. */
   dropConnections(): void;
+  /** What happens to WebSocket upgrades from now on (e.g. a network that stops blocking them). */
+  setUpgrades(policy: UpgradePolicy): void;
   stop(): Promise<void>;
 }
 
@@ -105,23 +107,24 @@ export async function startBundleServer(options: BundleServerOptions = {}): Prom
   // Runs before the reference server's listener: it only looks.
   server.prependListener('request', (req: http.IncomingMessage) => record(req, false));
 
-  const policy = options.upgrades ?? 'accept';
-  if (policy === 'accept') {
-    server.prependListener('upgrade', (req: http.IncomingMessage) => record(req, true));
-  } else {
-    server.removeAllListeners('upgrade');
-    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex) => {
-      record(req, true);
-      if (policy === 'refuse') {
-        socket.on('error', () => {});
-        socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () => socket.destroy());
-        return;
-      }
-      hung.add(socket);
-      socket.on('error', () => {});
-      socket.on('close', () => hung.delete(socket));
-    });
-  }
+  let policy = options.upgrades ?? 'accept';
+  // The reference server's own upgrade handling, called while the policy is 'accept'.
+  const accept = server.listeners('upgrade') as Array<(req: http.IncomingMessage, socket: Duplex, head: Buffer) => void>;
+  server.removeAllListeners('upgrade');
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    record(req, true);
+    if (policy === 'accept') {
+      for (const listener of accept) listener.call(server, req, socket, head);
+      return;
+    }
+    socket.on('error', () => {});
+    if (policy === 'refuse') {
+      socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () => socket.destroy());
+      return;
+    }
+    hung.add(socket);
+    socket.on('close', () => hung.delete(socket));
+  });
 
   // Upgraded sockets leave the HTTP server's own bookkeeping (closeAllConnections): track every socket.
   const sockets = new Set<Duplex>();
@@ -140,6 +143,9 @@ export async function startBundleServer(options: BundleServerOptions = {}): Prom
     requests,
     dropConnections() {
       for (const socket of sockets) socket.destroy();
+    },
+    setUpgrades(next: UpgradePolicy) {
+      policy = next;
     },
     async stop() {
       await comet.close();

@@ -69,12 +69,21 @@ describe('eventsource', () => {
     await vi.waitFor(() => expect(sseBatches(second.text).flat().map((m) => m.ext?.seq)).toEqual([1]));
   });
 
-  it('ends the previous stream when the same client opens a new one', async () => {
-    const { url } = await start();
+  it('writes nothing more to a stream a newer one replaced, and ends it after a grace the client can close it in', async () => {
+    // Ended at once, it looked to the client like a stream to reopen, and the reopened one replaced the new.
+    const { url, comet } = await start();
     const clientId = await handshake(url);
+    await subscribe(url, clientId, '/a');
     const first = await openStream(`${url}/${clientId}`, { accept: 'text/event-stream' });
-    await openStream(`${url}/${clientId}`, { accept: 'text/event-stream' });
+    const second = await openStream(`${url}/${clientId}`, { accept: 'text/event-stream' });
+    await comet.publish('/a', 'after');
+    await vi.waitFor(() => expect(sseBatches(second.text).flat().map((m) => m.data)).toEqual(['after']));
+    let ended = false;
+    void first.done.then(() => (ended = true));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(ended).toBe(false);
     await first.done;
+    expect(sseBatches(first.text).flat()).toEqual([]);
   });
 
   it('sends an unknown client its 402 reply on the stream and ends it', async () => {
