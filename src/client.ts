@@ -165,7 +165,8 @@ export class CometClient {
       // No more connects from here: a connect sent after the disconnect would be
       // answered 402 and start a new session that nobody owns.
       this.#leaving = true;
-      await Promise.race([this.#request({ channel: DISCONNECT }, 'closed').catch(noop), new Promise<void>((r) => this.#after(1000, r))]);
+      // A plain timer, not #after: a transport that dies meanwhile clears those, and this waited for ever.
+      await Promise.race([this.#request({ channel: DISCONNECT }, 'closed').catch(noop), new Promise<void>((r) => this.#platform.setTimeout(r, 1000))]);
     }
     this.#teardown(null);
   }

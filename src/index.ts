@@ -1,6 +1,5 @@
 import { CometClient } from './client.js';
-import { CometError } from './errors.js';
-import type { CoreOptions } from './options.js';
+import { badOption, type CoreOptions } from './options.js';
 import type { TransportName } from './protocol/message.js';
 import { iframeTransport } from './transports/iframe.js';
 import { longPollTransport } from './transports/long-poll.js';
@@ -36,7 +35,7 @@ export function createClient(options: ClientOptions): CometClient {
   const transports = Array.from(options.transports ?? (Object.keys(BUILT_IN) as TransportName[]), (t) => {
     const factory = typeof t === 'string' ? BUILT_IN[t] : t;
     if (!factory) {
-      throw new CometError('bad_options', `Expected a transport name but got ${JSON.stringify(t)}`);
+      throw badOption('a transport name', JSON.stringify(t));
     }
     return factory;
   });

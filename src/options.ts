@@ -56,7 +56,8 @@ export const DEFAULTS: Readonly<Omit<ResolvedOptions, 'url' | 'transports' | 'ex
 
 const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
-const bad = (what: string, got: unknown) => new CometError('bad_options', `Expected ${what} but got ${got}`);
+/** A `bad_options` CometError: `Expected <what> but got <got>`. */
+export const badOption = (what: string, got: unknown) => new CometError('bad_options', `Expected ${what} but got ${got}`);
 
 /** Validate and fill in options; a mistake throws a `bad_options` CometError at construction, not at connect. */
 export function resolveOptions(options: CoreOptions): ResolvedOptions {
@@ -66,8 +67,8 @@ export function resolveOptions(options: CoreOptions): ResolvedOptions {
   } catch {
     // reported below
   }
-  if (!/^https?:$/.test(url?.protocol ?? '')) throw bad('an absolute http(s) URL', options.url);
-  if (!Array.isArray(options.transports) || !options.transports.length) throw bad('at least one transport', options.transports);
+  if (!/^https?:$/.test(url?.protocol ?? '')) throw badOption('an absolute http(s) URL', options.url);
+  if (!Array.isArray(options.transports) || !options.transports.length) throw badOption('at least one transport', options.transports);
   return {
     ...DEFAULTS,
     extensions: [],

@@ -7,10 +7,11 @@
  * loading, a `fetch` that fails); with the `ack` extension the page must still get
  * every message once, in order, on the same session and transport.
  */
-import { expect, test } from 'vitest';
+import { expect, onTestFinished, test } from 'vitest';
 import type { TransportName } from '../../src/index.js';
 import { openBundlePage, useChromium } from '../helpers/browser-fixture.js';
 import { expectCleanPage, probeSnapshot, receivedNumbers, startProbe } from '../helpers/browser-page.js';
+import { startBundleServer } from '../helpers/browser-server.js';
 
 const TRANSPORTS: TransportName[] = ['websocket', 'sse', 'long-poll', 'iframe'];
 /** Backoff so long that only the browser's `online` event can bring the client back within a test. */
@@ -63,3 +64,33 @@ test('offline, the client spends no attempts; back online, it reconnects at once
   expect(end.state).toBe('connected');
   expectCleanPage(problems, [/net::ERR_|Failed to load resource|ERR_CONNECTION|WebSocket connection/]);
 });
+
+for (const name of TRANSPORTS) {
+  test(`${name}: after a server restart (sessions lost) the page handshakes again, renews its subscription and receives`, async () => {
+    const { server, page } = await openBundlePage(browser());
+    const start = await startProbe(page, { url: server.endpoint, transports: [name], channel: '/numbers', reconnect: { initialDelay: 200, maxDelay: 500 } });
+    for (const n of numbers(1, 5)) await server.comet.publish('/numbers', { n });
+    await expect.poll(() => receivedNumbers(page), { timeout: 10_000 }).toHaveLength(5);
+
+    const port = Number(new URL(server.origin).port);
+    await server.stop();
+    const restarted = await startBundleServer({ port });
+    onTestFinished(() => restarted.stop());
+    await expect
+      .poll(async () => {
+        const { clientId, state } = await probeSnapshot(page);
+        return state === 'connected' && clientId !== start.clientId && restarted.comet.stats().sessions === 1;
+      }, { timeout: 15_000 })
+      .toBe(true);
+    // Publish until one arrives: the subscription is renewed a moment after the new session connects.
+    await expect
+      .poll(async () => {
+        await restarted.comet.publish('/numbers', { n: 0 });
+        return (await receivedNumbers(page)).includes(0);
+      }, { timeout: 10_000, interval: 200 })
+      .toBe(true);
+    for (const n of numbers(6, 10)) await restarted.comet.publish('/numbers', { n });
+    await expect.poll(async () => (await receivedNumbers(page)).filter((n) => (n as number) > 0), { timeout: 10_000 }).toEqual(numbers(1, 10));
+    expect((await probeSnapshot(page)).transport).toBe(name);
+  });
+}

@@ -46,6 +46,8 @@ export interface BundleServerOptions {
   server?: ServerOptions;
   /** @default 'accept' */
   upgrades?: UpgradePolicy;
+  /** Listen on this port (a server restarting where the page expects it). @default any free one */
+  port?: number;
 }
 
 export interface BundleServer {
@@ -133,7 +135,7 @@ export async function startBundleServer(options: BundleServerOptions = {}): Prom
     socket.on('close', () => sockets.delete(socket));
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     comet,

@@ -90,6 +90,20 @@ describe.each(['websocket', 'sse', 'long-poll'] as const)('%s', (name) => {
   });
 });
 
+test.each(['websocket', 'long-poll'] as const)('%s: disconnect() ends the client within its second when the connection dies while it waits', async (name) => {
+  // Its wait was one of the client's own timers, which a dying transport clears: it never ended.
+  const { mock } = env;
+  const { client } = env.client({ transports: [name] });
+  await client.connect();
+  mock.forgetClients(); // the disconnect gets no answer it could wait for...
+  const leaving = client.disconnect();
+  mock.dropConnections(); // ...and the connection dies under it
+  let done = false;
+  void leaving.then(() => (done = true));
+  await vi.waitFor(() => expect(done).toBe(true), { timeout: 5_000 });
+  expect(client.state).toBe('closed');
+});
+
 describe('advice reconnect none', () => {
   test('closes the client when a refused connect advises it', async () => {
     const { mock } = env;
