@@ -165,10 +165,9 @@ export class CometClient {
       // No more connects from here: a connect sent after the disconnect would be
       // answered 402 and start a new session that nobody owns.
       this.#leaving = true;
-      // A plain timer, not #after: a transport that dies meanwhile clears those, and this waited for ever.
-      await Promise.race([this.#request({ channel: DISCONNECT }, 'closed').catch(noop), new Promise<void>((r) => this.#platform.setTimeout(r, 1000))]);
+      await Promise.race([this.#request({ channel: DISCONNECT }, 'closed').catch(noop), new Promise<void>((r) => this.#after(1000, r))]);
     }
-    this.#teardown(null);
+    this.#teardown();
   }
 
   // ---- session ----------------------------------------------------------
@@ -298,6 +297,8 @@ export class CometClient {
 
   /** Lost the link (or never got one): wait, then try again on the same session. */
   #retry(error: CometError): void {
+    // Leaving: nothing to reconnect for. (Retrying cleared the timers, disconnect()'s wait among them, and it never ended.)
+    if (this.#leaving) return this.#teardown();
     this.#drop();
     this.#events.emit('error', error);
     this.#setState('reconnecting');
@@ -341,7 +342,8 @@ export class CometClient {
     if (previous) this.#events.emit('transport', { transport: null, previous });
   }
 
-  #teardown(error: CometError | null): void {
+  /** Close for good: with `error`, the client failed (emitted as `error`); without, it was asked to. */
+  #teardown(error?: CometError): void {
     this.#leaving = false;
     this.#session++;
     this.#drop();

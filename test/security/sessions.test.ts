@@ -91,7 +91,8 @@ describe('another client’s session', () => {
   });
 
   it('is taken over by whoever presents its clientId (a bearer capability): the new stream gets the backlog and the old one is closed', async () => {
-    const { url, comet } = await start();
+    // A session outlives the replaced stream's 5 s of grace without any connect.
+    const { url, comet } = await start({ sessionTimeout: 30_000 });
     const victim = await handshake(url, { ack: 'seq' });
     await subscribe(url, victim, '/private');
     const own = await openStream(`${url}/${victim}`, { accept: 'text/event-stream' });
@@ -99,11 +100,11 @@ describe('another client’s session', () => {
     await vi.waitFor(() => expect(own.text).toContain('"one"'));
     // Someone who learned the id (a leak, not a guess) opens a stream with it.
     const thief = await openStream(`${url}/${victim}`, { accept: 'text/event-stream' });
-    await own.done;
     // Unacknowledged messages are redelivered to the newest connection: the id *is* the session.
     await vi.waitFor(() => expect(thief.text).toContain('"one"'));
     await comet.publish('/private', 'two');
     await vi.waitFor(() => expect(thief.text).toContain('"two"'));
+    await own.done;
     expect(own.text).not.toContain('"two"');
   });
 });
