@@ -395,11 +395,12 @@ export class Engine {
         this.#store.relay(clientId, type, reply);
         return [];
       }
-      // The client's stream of that type ended here and it still connects for it: the stream died without
-      // the client noticing (Chromium fires nothing in an iframe whose connection was cut). A success on the
-      // POST would keep it waiting on that stream for ever, so the connect fails and the client (cometkit's:
-      // the ack extension; it backs off) opens a new one.
-      if (link.ack && link.streamType === type) return [failure(message, bayeuxError.noStream(type), RETRY_ADVICE)];
+      // The client's stream of that type ended here, nothing replaced it, and the client still connects for it:
+      // the stream died without the client noticing (Chromium fires nothing in an iframe whose connection was
+      // cut). A success on the POST would keep it waiting on that stream for ever, so the connect fails and the
+      // client (cometkit's: the ack extension; it backs off) opens a new one. A stream another connection
+      // replaced is not failed: that is a client moving to a better transport, whose old link may still connect.
+      if (!stream && link.ack && link.streamType === type) return [failure(message, bayeuxError.noStream(type), RETRY_ADVICE)];
       // No stream of that type here yet: answer on the POST as Faye does (wrapped so `#dispatch` does not run the outgoing extensions twice).
       return { later: Promise.resolve([reply]) };
     }
