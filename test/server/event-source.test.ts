@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { closeAll, handshake, openStream, post, sseBatches, start, subscribe } from './helpers.js';
+import { closeAll, handshake, openSocket, openStream, post, sseBatches, start, subscribe } from './helpers.js';
 
 afterEach(closeAll);
 
@@ -48,6 +48,17 @@ describe('eventsource', () => {
     const next = await openStream(`${url}/${clientId}`, { accept: 'text/event-stream' });
     expect((await post(url, [{ channel: '/meta/connect', clientId, connectionType: 'eventsource', id: '3' }])).body).toEqual([]);
     await vi.waitFor(() => expect(sseBatches(next.text).flat()).toContainEqual(expect.objectContaining({ id: '3', successful: true })));
+  });
+
+  it('answers on the POST a connect for a stream a WebSocket took over: the client is moving, not stuck', async () => {
+    const { url } = await start();
+    const clientId = await handshake(url, { ack: 'seq' });
+    await openStream(`${url}/${clientId}`, { accept: 'text/event-stream' });
+    const socket = await openSocket(url);
+    socket.send([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: 'w', advice: { timeout: 0 } }]);
+    await vi.waitFor(() => expect(socket.batches.flat()).toContainEqual(expect.objectContaining({ id: 'w', successful: true })));
+    const { body } = await post(url, [{ channel: '/meta/connect', clientId, connectionType: 'eventsource', id: 'e' }]);
+    expect(body).toEqual([expect.objectContaining({ id: 'e', successful: true })]);
   });
 
   it('writes heartbeats on an idle stream', async () => {
