@@ -3,9 +3,12 @@
  * A network drop under a real browser: every TCP connection of the page is cut
  * while the server keeps the session, and messages are published while the page
  * is away. Chromium's own reactions differ per transport (a WebSocket `close`, an
- * EventSource that would retry by itself, an iframe whose document just finishes
- * loading, a `fetch` that fails); with the `ack` extension the page must still get
- * every message once, in order, on the same session and transport.
+ * EventSource that would retry by itself, an iframe that fires nothing at all, a
+ * `fetch` that fails); with the `ack` extension the page must still get every
+ * message once, in order, on the same session and transport. Also: offline
+ * (Chromium's emulation) spends no attempts and `online` reconnects at once; a
+ * server restart that lost every session is followed by a new handshake and the
+ * subscription renewed, on every transport.
  */
 import { expect, onTestFinished, test } from 'vitest';
 import type { TransportName } from '../../src/index.js';
