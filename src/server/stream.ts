@@ -60,6 +60,11 @@ export class HttpStream implements Connection {
     if (this.#bytes >= this.limit) this.close();
   }
 
+  /** Send the prelude now if no batch has carried it yet: the client sees the stream open. */
+  open(): void {
+    this.write('');
+  }
+
   send(messages: Message[]): void {
     this.sendText(JSON.stringify(messages));
   }
@@ -104,7 +109,7 @@ export async function attachStream(engine: Engine, registry: StreamRegistry, cli
   if (stream.ended) return;
   registry.add(stream);
   if (await engine.attach(clientId, stream, ack)) {
-    stream.write('');
+    stream.open();
   } else {
     stream.send([unknownClientReply(clientId)]);
     stream.close();

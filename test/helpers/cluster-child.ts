@@ -5,11 +5,12 @@
  * stdin, or killed as a crash would.
  * @example
  * const a = await startServerProcess(redis.url);
- * a.process.stdin.write('publish /x 10\n');   // server-side publishes, see the fixture
+ * await publishFrom(a, '/x', 0, 10);          // server-side publishes {n: 0..9}
  * await stopServerProcess(a);
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { expect, vi } from 'vitest';
 
 export interface ServerProcess {
   /** `http://127.0.0.1:<port>` */
@@ -62,4 +63,10 @@ export async function crashServerProcess(child: ServerProcess): Promise<void> {
   const exited = new Promise((resolve) => child.process.once('exit', resolve));
   child.process.kill('SIGKILL');
   await exited;
+}
+
+/** Server-side publishes of {n} for n in [from, to) from `server`, in order; resolves once all are in Redis. */
+export async function publishFrom(server: ServerProcess, channel: string, from: number, to: number): Promise<void> {
+  server.process.stdin.write(`publish ${channel} ${to} ${from}\n`);
+  await vi.waitFor(() => expect(server.lines).toContain(`published ${channel} ${from}`), { timeout: 20_000 });
 }

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createClient, type ClientOptions, type CometClient, type TransportName } from '../../src/index.js';
 import type { Message } from '../../src/protocol/message.js';
-import { crashServerProcess, startServerProcess, stopServerProcess, type ServerProcess } from '../helpers/cluster-child.js';
+import { crashServerProcess, publishFrom, startServerProcess, stopServerProcess, type ServerProcess } from '../helpers/cluster-child.js';
 import { startRedis, type RunningRedis } from '../helpers/redis-server.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../helpers/redis-proxy.js';
 import { openStream, sseBatches } from '../server/helpers.js';
@@ -29,13 +29,6 @@ function client(url: string, transport: TransportName, options: Partial<ClientOp
   const c = createClient({ url, transports: [transport], rememberTransport: false, ...options });
   clients.push(c);
   return c;
-}
-
-/** Server-side publishes of {n} for n in [from, to) from `server`, in order; resolves once all are in Redis. */
-async function publishFrom(server: ServerProcess, channel: string, from: number, to: number): Promise<void> {
-  const done = `published ${channel} ${from}`;
-  server.process.stdin.write(`publish ${channel} ${to} ${from}\n`);
-  await vi.waitFor(() => expect(server.lines).toContain(done), { timeout: 10_000 });
 }
 
 beforeAll(async () => {

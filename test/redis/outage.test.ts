@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createClient, type CometClient, type TransportName } from '../../src/index.js';
-import { startServerProcess, stopServerProcess, type ServerProcess } from '../helpers/cluster-child.js';
+import { publishFrom, startServerProcess, stopServerProcess, type ServerProcess } from '../helpers/cluster-child.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../helpers/redis-proxy.js';
 import { startRedis, type RunningRedis } from '../helpers/redis-server.js';
 import { startTcpGate, type TcpGate } from '../helpers/tcp-gate.js';
@@ -37,12 +37,6 @@ afterAll(async () => {
   inspect?.disconnect();
   await redis?.stop();
 });
-
-/** Server-side publishes of {n} for n in [from, to) from `server`; resolves once all are in Redis. */
-async function publishFrom(server: ServerProcess, channel: string, from: number, to: number): Promise<void> {
-  server.process.stdin.write(`publish ${channel} ${to} ${from}\n`);
-  await vi.waitFor(() => expect(server.lines).toContain(`published ${channel} ${from}`), { timeout: 20_000 });
-}
 
 describe('a Redis that restarts empty under two server processes', () => {
   it.each(['long-poll', 'websocket', 'sse'] as TransportName[])('leaves a %s client subscribed, on a new session, receiving', async (transport) => {

@@ -34,6 +34,17 @@ function pair(options: RedisStoreOptions = {}): [RedisStore, RedisStore] {
   return [fresh(options), store(options)];
 }
 
+/** Two stores, both up, each with a watcher: `local` on the first, `remote` on the second. */
+async function watchedPair() {
+  const [s1, s2] = pair();
+  await Promise.all([s1.ready(), s2.ready()]);
+  const local = vi.fn();
+  const remote = vi.fn();
+  s1.watch(local);
+  const stopRemote = s2.watch(remote);
+  return { s1, s2, local, remote, stopRemote };
+}
+
 beforeAll(async () => {
   redis = await startRedis();
   inspect = new Redis(redis.url);
@@ -93,12 +104,7 @@ describe('RedisStore', () => {
   });
 
   it('wakes the watchers of every store, with one PUBLISH for all recipients of a publish', async () => {
-    const [s1, s2] = pair();
-    await Promise.all([s1.ready(), s2.ready()]);
-    const local = vi.fn();
-    const remote = vi.fn();
-    s1.watch(local);
-    const stop = s2.watch(remote);
+    const { s1, s2, local, remote, stopRemote: stop } = await watchedPair();
     await s1.createSession('c', { ack: true }, 0);
     await s1.createSession('d', { ack: true }, 0);
     await inspect.config('RESETSTAT');
@@ -135,12 +141,7 @@ describe('RedisStore', () => {
   });
 
   it("relays a connect reply to every other store's watchers, not its own, and ignores what is not a relay", async () => {
-    const [s1, s2] = pair();
-    await Promise.all([s1.ready(), s2.ready()]);
-    const local = vi.fn();
-    const remote = vi.fn();
-    s1.watch(local);
-    s2.watch(remote);
+    const { s1, s2, local, remote } = await watchedPair();
     const reply = { id: '7', channel: '/meta/connect', clientId: 'c', successful: true };
     // Garbage on the channel first (another tool publishing there): ignored, and the store goes on.
     await inspect.publish(`t${prefixes}:reply`, 'not json');
