@@ -75,7 +75,7 @@ import {
 } from './engine-options.js';
 import { runExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { MemoryStore } from './memory-store.js';
-import { MAX_WILDCARD_DEPTH, type RelayedReply, type SessionInfo, type Store } from './store.js';
+import { MAX_REMEMBERED_ID, MAX_WILDCARD_DEPTH, type RelayedReply, type SessionInfo, type Store } from './store.js';
 import type { Connection } from './connection.js';
 import { Link, type FlushLimits } from './link.js';
 import { fitsInFrame } from './frame-text.js';
@@ -483,7 +483,8 @@ export class Engine {
     if (delivery && !fitsInFrame(delivery, this.#limits.frameChars)) return [failure(message, bayeuxError.tooLarge(channel))];
     const reply = withId(message, { channel, clientId, successful: true });
     // A client re-sending an unacknowledged publish after a reconnect must not publish it twice.
-    if (message.id !== undefined && (await this.#store.seen(clientId, message.id))) return [reply];
+    const id = message.id;
+    if (id !== undefined && id.length <= MAX_REMEMBERED_ID && (await this.#store.seen(clientId, id))) return [reply];
     this.#emitter.emit('publish', { clientId, channel, data: message.data, message });
     if (delivery) await this.#fanOut(delivery);
     return [reply];

@@ -13,6 +13,14 @@ export const MAX_WILDCARD_DEPTH = 64;
 export const RECENT_IDS = 32;
 
 /**
+ * Longest publish id remembered for that. Clients number their messages (Faye,
+ * CometD and cometkit send short counters; a UUID is 36), so a longer id is a
+ * hostile one: remembering 32 of them, each up to a whole request body, could
+ * hold megabytes per session. A longer id is published without the check.
+ */
+export const MAX_REMEMBERED_ID = 128;
+
+/**
  * The state a cluster of servers would share: sessions, subscriptions,
  * per-client backlogs and recent publish ids. The engine keeps only
  * process-local things (held connects, attached sockets and streams) outside it,

@@ -2,7 +2,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { watchEscapes } from '../hostile/escapes.js';
-import { MAX_WILDCARD_DEPTH } from '../../src/server/store.js';
+import { MAX_REMEMBERED_ID, MAX_WILDCARD_DEPTH, RECENT_IDS } from '../../src/server/store.js';
 import { closeAll, connect, handshake, post, start, subscribe } from './helpers.js';
 
 afterEach(closeAll);
@@ -139,6 +139,25 @@ describe('hostile input', () => {
     await comet.publish(path(150), 'deep');
     const { body: got } = await connect(url, clientId, { ack: 0 });
     expect(got.filter((m) => m.channel === path(150)).map((m) => m.data)).toEqual(['deep']);
+  });
+
+  it('remembers no publish id longer than MAX_REMEMBERED_ID, so long ids cannot crowd out the real ones', async () => {
+    const { url, comet } = await start();
+    const clientId = await handshake(url);
+    const published: unknown[] = [];
+    comet.on('publish', ({ data }) => published.push(data));
+    const publish = async (id: string, data: unknown) =>
+      expect((await post(url, [{ channel: '/chat', clientId, data, id }])).body[0]).toMatchObject({ successful: true });
+    await publish('1', 'first');
+    // More long ids than the store remembers: were they remembered, '1' would be forgotten.
+    for (let i = 0; i <= RECENT_IDS; i++) await publish(`${i}`.padStart(MAX_REMEMBERED_ID + 1, 'x'), i);
+    await publish('1', 'first again');
+    await publish('x'.repeat(MAX_REMEMBERED_ID + 1), 'long again');
+    expect(published[0]).toBe('first');
+    expect(published).not.toContain('first again');
+    // A long id goes unchecked: published again under the same id.
+    expect(published.at(-1)).toBe('long again');
+    expect(published).toHaveLength(RECENT_IDS + 3);
   });
 
   it('answers unknown methods and paths under the endpoint with an error, not a crash', async () => {
