@@ -311,7 +311,9 @@ export class CometClient {
 
   /** The server forgot us (402 / unknown client): new session, same subscriptions. */
   #rehandshake(): void {
-    if (!this.#clientId || this.#leaving) return; // one is already under way, or we are leaving
+    // Leaving: the server forgot us, so there is nothing left to leave.
+    if (this.#leaving) return this.#teardown();
+    if (!this.#clientId) return; // one is already under way
     this.#setState('reconnecting');
     this.#handshake();
   }

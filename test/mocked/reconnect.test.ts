@@ -9,7 +9,8 @@
  * Two regressions are pinned here: `reconnect: 'none'` on a *successful* connect
  * reply closes the client (src/link.ts once read only refused replies' advice),
  * and an SSE stream to a forgotten session is not reopened in a hot loop (a
- * reopened stream connects again, and the 402 comes back on that POST).
+ * reopened stream connects again, and the 402 comes back on that POST). So is
+ * its twin while leaving: a 402 ends a client that is disconnecting.
  */
 import { describe, expect, test, vi } from 'vitest';
 import { countingEventSource, received, useMockServer } from './harness.js';
@@ -90,18 +91,23 @@ describe.each(['websocket', 'sse', 'long-poll'] as const)('%s', (name) => {
   });
 });
 
-test.each(['websocket', 'long-poll'] as const)('%s: disconnect() ends the client within its second when the connection dies while it waits', async (name) => {
+test.each(['websocket', 'sse', 'long-poll'] as const)('%s: disconnect() ends the client within its second when the connection dies while it waits', async (name) => {
   // Its wait was one of the client's own timers, which a dying transport clears: it never ended.
   const { mock } = env;
-  const { client } = env.client({ transports: [name] });
+  const streams = countingEventSource();
+  const { client } = env.client({ transports: [name], platform: { EventSource: streams.EventSource } });
   await client.connect();
-  mock.forgetClients(); // the disconnect gets no answer it could wait for...
+  const opened = streams.opened;
+  mock.forgetClients(); // the disconnect is answered 402...
   const leaving = client.disconnect();
   mock.dropConnections(); // ...and the connection dies under it
   let done = false;
   void leaving.then(() => (done = true));
   await vi.waitFor(() => expect(done).toBe(true), { timeout: 5_000 });
   expect(client.state).toBe('closed');
+  // The SSE stream, ended, reopened to get only the 402 and ended again, in a loop, until the 402 on the
+  // disconnect ended the client: a leaving client's re-handshake was a no-op (the loop starved jsdom's timers).
+  expect(streams.opened - opened).toBeLessThanOrEqual(1);
 });
 
 describe('advice reconnect none', () => {
