@@ -4,7 +4,7 @@ import type { Engine } from './engine.js';
 import { errorBatch } from './bayeux-error.js';
 import { sendJson } from './http.js';
 import type { ResolvedServerOptions } from './options.js';
-import { attachStream, forget, HttpStream, type StreamRegistry } from './stream.js';
+import { attachStream, HttpStream, type StreamRegistry } from './stream.js';
 
 /** One SSE event per batch, in Faye's wire format: `data: <json array>` then a blank line. */
 const encode = (frame: string): string => `data: ${frame}\r\n\r\n`;
@@ -35,6 +35,6 @@ export async function handleEventSource(
     // Ask nginx-like proxies not to buffer the stream (the connect-on-stream check catches those that still do).
     'X-Accel-Buffering': 'no',
   });
-  const stream = new HttpStream('eventsource', res, encode, options.streamLimit, forget(engine, registry), 'retry: 5000\r\n\r\n');
+  const stream = new HttpStream('eventsource', res, encode, options.streamLimit, 'retry: 5000\r\n\r\n');
   await attachStream(engine, registry, clientId, stream, ack);
 }

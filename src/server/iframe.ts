@@ -5,7 +5,7 @@ import { errorBatch } from './bayeux-error.js';
 import { sendJson } from './http.js';
 import type { ResolvedServerOptions } from './options.js';
 import { iframeChunk, iframeDocumentStart, parseOrigin } from './script-escape.js';
-import { attachStream, forget, HttpStream, type StreamRegistry } from './stream.js';
+import { attachStream, HttpStream, type StreamRegistry } from './stream.js';
 
 /**
  * `GET <path>/<clientId>?connectionType=iframe-streaming&origin=<page origin>`:
@@ -34,6 +34,6 @@ export async function handleIframe(
     // Only the page that asked may frame the stream.
     'Content-Security-Policy': `frame-ancestors ${origin}`,
   });
-  const stream = new HttpStream('iframe-streaming', res, iframeChunk, options.streamLimit, forget(engine, registry), iframeDocumentStart(origin));
+  const stream = new HttpStream('iframe-streaming', res, iframeChunk, options.streamLimit, iframeDocumentStart(origin));
   await attachStream(engine, registry, clientId, stream, ack);
 }

@@ -19,14 +19,17 @@ export const streamAck = (params: URLSearchParams): unknown => (params.has('ack'
  * the stream: the client learns the stream is open from its first bytes and then
  * sends its `/meta/connect`, whose reply must find the stream attached. It ends
  * itself after `limit` bytes (docs/wire.md: the client reopens it, which bounds
- * the memory a long-lived stream costs both sides) and tells `onEnd` once,
- * however it ended, so the engine detaches it.
+ * the memory a long-lived stream costs both sides) and, once, however it ended,
+ * leaves the registry and the engine it was attached to.
  */
 export class HttpStream implements Connection {
   #bytes = 0;
   #ended = false;
   #lastWrite = 0;
   #prelude: string;
+  // Fields, not an `onEnd` closure per stream (with its context: ~100 bytes each, at 10k streams 1 MB).
+  #engine: Engine | null = null;
+  #registry: StreamRegistry | null = null;
 
   constructor(
     readonly connectionType: string,
@@ -34,12 +37,12 @@ export class HttpStream implements Connection {
     /** Frames one batch's JSON text for this kind of stream. */
     readonly encode: (frame: string) => string,
     readonly limit: number,
-    readonly onEnd: (stream: HttpStream) => void,
     /** The response's first bytes (`retry:` for SSE, the document's head for an iframe), written before the first batch. */
     prelude: string,
   ) {
     this.#prelude = prelude;
-    res.on('close', () => this.#end());
+    // A bound method holds only `this`; an arrow function would hold a context as well.
+    res.on('close', this.#end.bind(this));
   }
 
   /** True once the stream has ended, by either side. */
@@ -51,6 +54,10 @@ export class HttpStream implements Connection {
   write(text: string): void {
     if (this.#ended) return;
     if (this.#prelude) {
+      // The header leaves on its own write, not glued to the first chunk: Node keeps the response's
+      // header text for as long as the response is open, built as a rope of ~25 concatenated
+      // strings (~800 bytes), and only a string written as it is gets flattened in place (~250).
+      this.res.flushHeaders();
       text = this.#prelude + text;
       this.#prelude = '';
     }
@@ -78,6 +85,13 @@ export class HttpStream implements Connection {
     if (Date.now() - this.#lastWrite >= idleMs) this.sendText('[]');
   }
 
+  /** Join `registry`, and leave it and `engine` when the stream ends. */
+  register(engine: Engine, registry: StreamRegistry): void {
+    this.#engine = engine;
+    this.#registry = registry;
+    registry.add(this);
+  }
+
   close(): void {
     if (this.#ended) return;
     this.res.end();
@@ -87,17 +101,10 @@ export class HttpStream implements Connection {
   #end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.onEnd(this);
+    this.#registry?.delete(this);
+    this.#engine?.detach(this);
   }
 }
-
-/** A stream's `onEnd`: it leaves the registry and the engine writes to it no more. */
-export const forget =
-  (engine: Engine, registry: StreamRegistry) =>
-  (stream: HttpStream): void => {
-    registry.delete(stream);
-    engine.detach(stream);
-  };
 
 /**
  * Hand a freshly opened stream to the engine, which redelivers the backlog after
@@ -107,7 +114,7 @@ export const forget =
  */
 export async function attachStream(engine: Engine, registry: StreamRegistry, clientId: string, stream: HttpStream, ack: unknown): Promise<void> {
   if (stream.ended) return;
-  registry.add(stream);
+  stream.register(engine, registry);
   if (await engine.attach(clientId, stream, ack)) {
     stream.open();
   } else {

@@ -1,5 +1,6 @@
 // @vitest-environment node
 // What the EventSource and iframe streams share (src/server/stream.ts).
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { MemoryStore, type SessionInfo } from '../../src/server/index.js';
 import { closeAll, handshake, iframeBatches, iframeStreamUrl, openStream, post, sseBatches, start, type RawStream } from './helpers.js';
@@ -44,5 +45,30 @@ describe('streams', () => {
     const { body } = await post(url, [{ channel: '/meta/connect', clientId, connectionType: type, id: '5' }]);
     expect(body).toEqual([]);
     await expect.poll(() => batches(opened.text).flat()).toContainEqual(expect.objectContaining({ id: '5', channel: '/meta/connect', successful: true }));
+  });
+
+  it.each(kinds)('write the %s response header on its own, then the stream', async (type, open, batches) => {
+    // What keeps Node's copy of the header (held as long as the stream is open) small: joined to the
+    // first chunk it stays a rope of ~25 strings, ~800 bytes a stream; written alone it is flattened.
+    const { url, server } = await start();
+    const writes = new Map<Socket, string[]>();
+    server.on('connection', (socket: Socket) => {
+      const chunks: string[] = [];
+      writes.set(socket, chunks);
+      const write = socket.write;
+      socket.write = function (this: Socket, chunk: unknown, ...rest: unknown[]) {
+        chunks.push(String(chunk));
+        return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+      } as Socket['write'];
+    });
+    const clientId = await handshake(url);
+    const stream = await open(url, clientId);
+    await post(url, [{ channel: '/meta/connect', clientId, connectionType: type, id: '1' }]);
+    await expect.poll(() => batches(stream.text).flat()).toContainEqual(expect.objectContaining({ id: '1', successful: true }));
+    const [chunks] = [...writes.values()].filter((c) => c[0]?.includes(type === 'eventsource' ? 'text/event-stream' : 'text/html'));
+    const header = chunks![0]!;
+    expect(header).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(header.indexOf('\r\n\r\n')).toBe(header.length - 4);
+    expect(chunks!.slice(1).join('')).toContain(type === 'eventsource' ? 'retry: 5000' : '<script>');
   });
 });
