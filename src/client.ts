@@ -161,7 +161,8 @@ export class CometClient {
 
   /** Leave the session (best effort, briefly waiting for the server) and release everything. */
   async disconnect(): Promise<void> {
-    if (this.#active && this.#clientId) {
+    // An active link implies a session: clientId goes only after #drop has cleared the link.
+    if (this.#active) {
       // No more connects from here: a connect sent after the disconnect would be
       // answered 402 and start a new session that nobody owns.
       this.#leaving = true;
@@ -235,7 +236,7 @@ export class CometClient {
     const queued = this.#pending;
     this.#pending = new Map();
     for (const [channel, entry] of this.#channels) if (entry.confirmed) this.#subscribe(channel, entry);
-    for (const request of queued) this.#pending.set(...request);
+    queued.forEach((p, id) => this.#pending.set(id, p));
     this.#negotiate();
   }
 
@@ -244,11 +245,10 @@ export class CometClient {
     if (!candidates.length) {
       return this.#teardown(new CometError('transport_failed', 'No transport in common'));
     }
-    const host = this.#host;
-    const r = (this.#race = race<Link>(
+    (this.#race = race<Link>(
       candidates,
       {
-        start: (factory) => new Link(factory, host).open(),
+        start: (factory) => new Link(factory, this.#host).open(),
         stop: (link) => link.close(),
         won: (link) => this.#promote(link),
         lost: () => {
@@ -259,8 +259,7 @@ export class CometClient {
         clearTimeout: this.#platform.clearTimeout,
       },
       this.#o.fallbackDelay,
-    ));
-    r.begin();
+    )).begin();
   }
 
   #promote(link: Link): void {
@@ -305,8 +304,9 @@ export class CometClient {
     // Offline: don't burn attempts; the `online` event resumes at once.
     if (this.#platform.window?.navigator?.onLine === false) return;
     const delay = Math.max(this.#advice.interval ?? 0, backoffDelay(this.#attempt++, this.#o.reconnect));
-    const session = this.#session;
-    this.#after(delay, () => session === this.#session && this.#state === 'reconnecting' && this.#resume());
+    // A new session (#handshake, #teardown) clears this timer in #drop; the state check
+    // covers a listener of the events above that ended `reconnecting` before it was set.
+    this.#after(delay, () => this.#state === 'reconnecting' && this.#resume());
   }
 
   /** The server forgot us (402 / unknown client): new session, same subscriptions. */
@@ -355,7 +355,7 @@ export class CometClient {
     this.#routes.clear();
     this.#held.clear();
     const reason = error ?? closed();
-    for (const p of this.#pending.values()) p.reject(reason);
+    this.#pending.forEach((p) => p.reject(reason));
     this.#pending.clear();
     this.#waiter?.reject(reason);
     this.#waiter = null;
@@ -389,8 +389,8 @@ export class CometClient {
     },
     advice: () => this.#advice,
     connected: (link) => {
-      if (this.#race?.has(link)) this.#race.connected(link);
-      else if (link === this.#upgrade) {
+      if (this.#race?.connected(link)) return;
+      if (link === this.#upgrade) {
         this.#upgrade = null;
         this.#promote(link);
       }
@@ -406,7 +406,7 @@ export class CometClient {
     },
     down: (link, error) => {
       link.close();
-      if (this.#race?.has(link)) return this.#race.failed(link);
+      if (this.#race?.failed(link)) return;
       if (link === this.#upgrade) {
         this.#upgrade = null;
         this.#memory.died(link.name, 0);
@@ -459,17 +459,11 @@ export class CometClient {
     const id = reply.id as string;
     const p = this.#pending.get(id); // a hostile id of another type simply finds nothing
     if (!p) return;
-    if (reply.successful === true) {
-      this.#pending.delete(id);
-      return p.resolve(reply);
-    }
-    if (reply.advice?.reconnect === 'handshake') {
-      // Unknown client: keep the request; #flush re-sends it on the new session's link.
-      this.#rehandshake();
-      return;
-    }
+    // Unknown client: keep the request; #flush re-sends it on the new session's link.
+    if (reply.successful !== true && reply.advice?.reconnect === 'handshake') return this.#rehandshake();
     this.#pending.delete(id);
-    p.reject(failed(p.code, reply));
+    if (reply.successful === true) p.resolve(reply);
+    else p.reject(failed(p.code, reply));
   }
 
   /** Hand deliveries to the app once each, in the server's order (the ack extension's `seq`). */
@@ -522,10 +516,11 @@ export class CometClient {
   }
 
   #request(message: Message, code: CometErrorCode): Promise<Message> {
-    if (this.#state === 'closed') return Promise.reject(closed());
-    const id = this.#id();
     return new Promise<Message>((resolve, reject) => {
-      // #flush checks it as sent, once extensions have added their fields; offline, fail fast too (a throw here rejects).
+      // A throw in here rejects the request.
+      if (this.#state === 'closed') throw closed();
+      const id = this.#id();
+      // #flush checks it as sent, once extensions have added their fields; offline, fail fast too.
       if (!this.#active) messageChars(message, this.#o.maxMessageChars);
       this.#pending.set(id, { message: { ...message, id }, code, resolve, reject });
       if (this.#state === 'disconnected') void this.connect();
@@ -540,14 +535,14 @@ export class CometClient {
   #flush(): void {
     this.#flushing = false;
     const link = this.#active;
-    if (!link || !this.#clientId) return;
+    if (!link) return;
     const max = this.#o.maxMessageChars;
     let batch: Message[] = [];
     let chars = 1; // the frame so far: `[`, then each message with the `,` or `]` after it
     for (const [id, p] of this.#pending) {
       if (p.link === link) continue;
       p.link = link;
-      const m = this.#ext({ ...p.message, clientId: this.#clientId });
+      const m = this.#ext({ ...p.message, clientId: this.#clientId! }); // set while a link is active
       try {
         if (!m) throw new CometError(p.code, 'Dropped by an extension');
         const size = messageChars(m, max);

@@ -35,7 +35,6 @@ export class Link {
   since = 0;
   readonly #transport: Transport;
   readonly #host: LinkHost;
-  readonly #platform: Platform;
   #advice: Advice;
   #active = false;
   #closed = false;
@@ -47,7 +46,6 @@ export class Link {
     this.connectionType = factory.connectionType;
     this.#transport = factory.create();
     this.#host = host;
-    this.#platform = host.platform;
     this.#advice = { ...host.advice() };
   }
 
@@ -87,7 +85,7 @@ export class Link {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#platform.clearTimeout(this.#timer);
+    this.#host.platform.clearTimeout(this.#timer);
     this.#transport.close();
   }
 
@@ -108,7 +106,7 @@ export class Link {
       // Only the answer to the connect in flight counts; an unsolicited one (no id, none in flight) is ignored.
       if (reply.channel !== CONNECT || this.#closed || (reply.id ?? 0) !== this.#inflight) continue;
       this.#inflight = undefined;
-      this.#platform.clearTimeout(this.#timer);
+      this.#host.platform.clearTimeout(this.#timer);
       this.#timer = undefined;
       Object.assign(this.#advice, reply.advice);
       // `none` stops the client even on a successful reply (Bayeux §5.3, as Faye and CometD do).
@@ -116,7 +114,7 @@ export class Link {
         this.#host.refused(this, reply);
         continue;
       }
-      this.since ||= this.#platform.now();
+      this.since ||= this.#host.platform.now();
       this.#host.connected(this, reply);
       this.#schedule();
     }
@@ -135,8 +133,8 @@ export class Link {
   }
 
   #arm(ms: number, fn: () => void): void {
-    this.#platform.clearTimeout(this.#timer);
-    this.#timer = this.#platform.setTimeout(fn, ms);
+    this.#host.platform.clearTimeout(this.#timer);
+    this.#timer = this.#host.platform.setTimeout(fn, ms);
   }
 
   #down(error: CometError): void {

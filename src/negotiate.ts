@@ -33,12 +33,10 @@ export interface RaceHost<L> {
 
 /** A running race; the client reports each runner's outcome to it. */
 export interface Race<L> {
-  /** True while `link` is one of this race's runners. */
-  has(link: L): boolean;
-  /** A runner completed its first connect: it wins, the others stop. */
-  connected(link: L): void;
-  /** A runner failed before connecting: start the next at once. */
-  failed(link: L): void;
+  /** A runner completed its first connect: it wins, the others stop. False when `link` is not a runner. */
+  connected(link: L): boolean;
+  /** A runner failed before connecting: start the next at once. False when `link` is not a runner. */
+  failed(link: L): boolean;
   /** Stop every runner and timer. */
   cancel(): void;
 }
@@ -49,38 +47,36 @@ export interface Race<L> {
  * or as soon as one fails; the first to complete a `/meta/connect` wins and
  * every other is stopped. `host.lost` is called when every candidate failed.
  * Call `begin` after storing the race, so no runner reports to a host that does not know it yet.
+ * Once the race is over (won, lost or cancelled) `running` is empty and stays so,
+ * so a late report finds no runner and does nothing.
  */
 export function race<L>(candidates: readonly TransportFactory[], host: RaceHost<L>, fallbackDelay: number): Race<L> & { begin(): void } {
   const queue = [...candidates];
   const running = new Set<L>();
   let timer: unknown;
-  let done = false;
   const next = () => {
     host.clearTimeout(timer);
     const factory = queue.shift();
     if (factory) {
       running.add(host.start(factory));
       if (queue.length) timer = host.setTimeout(next, fallbackDelay);
-    } else if (!running.size) {
-      done = true;
-      host.lost();
-    }
+    } else if (!running.size) host.lost();
   };
   const self = {
     begin: next,
-    has: (link: L) => running.has(link),
     connected(link: L) {
-      if (done || !running.delete(link)) return;
+      if (!running.delete(link)) return false;
       self.cancel();
       host.won(link);
+      return true;
     },
     failed(link: L) {
-      if (done || !running.delete(link)) return;
+      if (!running.delete(link)) return false;
       host.stop(link);
       next();
+      return true;
     },
     cancel() {
-      done = true;
       host.clearTimeout(timer);
       running.forEach(host.stop);
       running.clear();
