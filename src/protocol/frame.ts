@@ -8,9 +8,11 @@ export const MAX_FRAME_CHARS = 1 << 20;
  * Parse one wire frame (a JSON array of messages, or a lone message object,
  * which some servers send) into messages. Everything a hostile or broken
  * server could send turns into a `bad_message` / `too_large` CometError here,
- * so nothing past this point sees malformed input.
+ * so nothing past this point sees malformed input: a frame that is not JSON
+ * (or too long) throws; an element that is not a message (no string `channel`)
+ * goes to `bad` and is left out, so the frame's other messages still arrive.
  */
-export function parseFrame(text: string, maxChars = MAX_FRAME_CHARS): Message[] {
+export function parseFrame(text: string, maxChars: number, bad: (error: CometError) => void): Message[] {
   checkSize(text, maxChars);
   let value: unknown;
   try {
@@ -19,9 +21,7 @@ export function parseFrame(text: string, maxChars = MAX_FRAME_CHARS): Message[] 
     throw new CometError('bad_message', 'Expected a JSON frame', { cause });
   }
   const list = (Array.isArray(value) ? value : [value]) as Message[];
-  const bad = list.find((m) => typeof m?.channel !== 'string');
-  if (bad !== undefined) throw new CometError('bad_message', 'Expected messages with a channel', { reply: bad });
-  return list;
+  return list.filter((m) => typeof m?.channel === 'string' || (bad(new CometError('bad_message', 'Expected messages with a channel', { reply: m })), false));
 }
 
 /** Throw `too_large` when `json` (a frame or one message) is over `maxChars`. */

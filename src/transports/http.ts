@@ -11,7 +11,10 @@ import type { TransportContext, TransportSink } from './transport.js';
 export interface Link {
   /** Report `onOpen` (a stream transport reports each reopened stream). */
   open(): void;
-  /** Parse one frame and deliver it (empty batches are dropped); false for a bad frame, which goes to `onError`. */
+  /**
+   * Parse one frame and deliver its messages (empty batches are dropped). False when the
+   * frame, or an element of it, was bad: each goes to `onError`, and the rest is still delivered.
+   */
   feed(text: string): boolean;
   /** Release everything and report `onClose(transport_failed)` once, on a later microtask. */
   fail(why: string, cause?: unknown): void;
@@ -42,14 +45,19 @@ export function createLink(c: TransportContext, s: TransportSink, stop: () => vo
     },
     feed(text) {
       let m: Message[];
+      let whole = true;
+      const bad = (e: CometError) => {
+        whole = false;
+        if (live) s.onError(e);
+      };
       try {
-        m = parseFrame(text, c.maxMessageChars);
+        m = parseFrame(text, c.maxMessageChars, bad);
       } catch (e) {
-        if (live) s.onError(e as CometError);
+        bad(e as CometError);
         return false;
       }
       if (live && m.length) s.onMessages(m);
-      return true;
+      return whole;
     },
     fail(why, cause) {
       if (!live) return;
@@ -75,8 +83,9 @@ export function createLink(c: TransportContext, s: TransportSink, stop: () => vo
             if (!r.ok && (r.status < 400 || r.status > 499)) return k.fail(`HTTP ${r.status}`);
             if (r.ok && k.feed(t)) return;
             // The server refused this request only (400 bad JSON, 403, 413 too large),
-            // or answered it with garbage: fail each sent call, so the client settles
-            // exactly those instead of waiting for replies that will never come.
+            // or answered it with garbage, in whole or in part: fail each sent call, so the
+            // client settles exactly those instead of waiting for replies that will never
+            // come (a call the good part of the answer settled ignores its failure).
             const error = r.ok ? '502::Bad response' : `${r.status}::${r.statusText}`;
             const replies = messages.filter((m) => m.id).map(({ id, channel }) => ({ id, channel, successful: false, error }));
             if (live && replies.length) s.onMessages(replies);

@@ -72,6 +72,32 @@ describe('long-poll responses', () => {
     await vi.waitFor(() => expect(errors.map((e) => e.code)).toContain('bad_message'));
     await vi.waitFor(() => expect(outcome).toBe('publish_failed'), { timeout: 1500 });
   });
+
+  it('settles a publish by its reply when another element of the response is not a message', async () => {
+    await connect('long-poll');
+    endpoint.queueBody('[{"channel":"/inject","id":$ID,"successful":true},{"bogus":1}]');
+    await expect(client.publish('/inject', 1)).resolves.toBeUndefined();
+    expect(errors).toEqual([expect.objectContaining({ code: 'bad_message', reply: { bogus: 1 } })]);
+    // The reply was the bad element: the publish fails rather than waiting for ever.
+    endpoint.queueBody('[{"channel":"/check","data":"delivered"},{"id":$ID,"successful":true}]');
+    await expect(client.publish('/inject', 2)).rejects.toMatchObject({ code: 'publish_failed', message: expect.stringContaining('502::Bad response') });
+  });
+});
+
+describe('a frame with one element that is not a message', () => {
+  // It used to drop the whole frame, and the good deliveries in it with it.
+  it.each(['websocket', 'sse', 'long-poll'] as const)('still delivers the frame\'s other messages, in order, and reports the bad one (%s)', async (transport) => {
+    const got = await connect(transport);
+    const text = '[{"channel":"/check","data":"before"},{"data":"no channel"},{"channel":"/check","data":"after"}]';
+    if (transport === 'long-poll') endpoint.answerNextConnect(text, true);
+    else endpoint.frame(text);
+    await vi.waitFor(() => expect(got).toEqual(['before', 'after']));
+    expect(errors).toEqual([expect.objectContaining({ code: 'bad_message', reply: { data: 'no channel' } })]);
+    endpoint.deliver('/check', 'next');
+    await vi.waitFor(() => expect(got).toEqual(['before', 'after', 'next']));
+    expect(client.state).toBe('connected');
+    expect(client.transport).toBe(transport);
+  });
 });
 
 describe('ack sequence numbers from a hostile server', () => {

@@ -8,7 +8,8 @@
  *   (each line of `text` becomes a `data:` line, as the SSE format requires).
  * - `long-poll`: `queueBody(text)` makes `text` the whole response body of the
  *   next POST whose batch holds a publish to `/inject` (so a test triggers it
- *   with `client.publish('/inject', …)`); a held connect is never disturbed.
+ *   with `client.publish('/inject', …)`; `$ID` in `text` becomes that publish's
+ *   id as JSON); a held connect is never disturbed.
  * - `iframe-streaming`: the connect is answered on the POST (as Faye answers a
  *   stream's connect); the test plays the frame by posting `MessageEvent`s.
  *
@@ -159,7 +160,7 @@ export async function startFakeEndpoint(options: FakeOptions = {}): Promise<Fake
       };
       if (batch.some((m) => m.channel === '/inject') && bodies.length) {
         injected++;
-        return send(bodies.shift()!);
+        return send(bodies.shift()!.replaceAll('$ID', JSON.stringify(batch.find((m) => m.channel === '/inject')!.id)));
       }
       const answer = (b: Message[]) => send(JSON.stringify(b));
       const replies = handle(batch, answer, send);
