@@ -8,13 +8,18 @@
  * Key layout (P = the store's prefix, `cometkit:` by default; see redis-store.ts):
  *   P c:<id>:s     hash   ack (0|1), acked, seq (last seq handed out), seen (last sign of life, ms)
  *   P c:<id>:subs  set    the client's subscription patterns
- *   P c:<id>:q     zset   the backlog: score seq, member "<seq>:<message JSON>" (the seq makes members unique)
+ *   P c:<id>:q     zset   the backlog: score seq, member "<seq>:<body>" (the seq makes members unique)
+ *   P m:<body>     hash   one delivery, shared by every backlog that holds it: j (its JSON), n (how
+ *                         many backlog entries refer to it; the last one to go deletes it)
  *   P c:<id>:ids   list   recent publish ids, newest first (dedupe)
  *   P p:<pattern>  set    client ids subscribed to that exact pattern (a publish reads the few sets
  *                         of the patterns matching its channel instead of scanning clients)
  *   P clients      zset   client id by last sign of life, for `expired()`
  * Every per-client key carries a TTL that each touch renews, so sessions abandoned
- * while no process runs a sweep still vanish; pattern sets and `clients` have no
+ * while no process runs a sweep still vanish; a delivery's body carries twice that
+ * TTL, renewed whenever it is enqueued or read, so the entries of abandoned sessions
+ * cannot hold it for ever and a live session's entry always finds it (a live session
+ * reads its backlog on every connect, far more often); pattern sets and `clients` have no
  * TTL of their own and are cleaned lazily (`SUBSCRIBERS` drops ids whose session is
  * gone; `expired()` hands such ids to `DESTROY`).
  *
@@ -44,8 +49,18 @@ for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
 redis.call('ZADD', KEYS[5], ARGV[1], ARGV[3])
 return {tonumber(v[1]), tonumber(v[2])}`;
 
-/** KEYS s, subs, q, ids, clients · ARGV id, pattern-key prefix → nil (unknown) or the patterns */
-export const DESTROY = `
+/** Drop one backlog entry's reference to its body (`prefix` names body keys), deleting the body with the last. */
+const RELEASE = `
+local function release(prefix, member)
+  if not member then return end
+  local key = prefix .. string.sub(member, string.find(member, ':', 1, true) + 1)
+  if redis.call('HINCRBY', key, 'n', -1) <= 0 then redis.call('DEL', key) end
+end
+`;
+
+/** KEYS s, subs, q, ids, clients · ARGV id, pattern-key prefix, body-key prefix → nil (unknown) or the patterns */
+export const DESTROY = `${RELEASE}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do release(ARGV[3], m) end
 local existed = redis.call('EXISTS', KEYS[1])
 local patterns = redis.call('SMEMBERS', KEYS[2])
 for _, p in ipairs(patterns) do redis.call('SREM', ARGV[2] .. p, ARGV[1]) end
@@ -104,14 +119,15 @@ end
 return out`;
 
 /**
- * KEYS s, q of each recipient, in pairs (s1, q1, s2, q2, …) · ARGV limit, message JSON, ttl
- * → one result per pair, in order: the seq, 0 unknown client, -1 ack backlog full.
+ * KEYS s, q of each recipient, in pairs (s1, q1, s2, q2, …) · ARGV limit, body id, message JSON,
+ * ttl, body-key prefix → one result per pair, in order: the seq, 0 unknown client, -1 ack backlog full.
  * One script serves many recipients (RedisStore sends them in chunks); the message
- * travels once per script, not once per recipient.
+ * travels once per script, not once per recipient, and Redis keeps it once, however
+ * many backlogs hold it.
  */
-export const ENQUEUE = `
-local limit = tonumber(ARGV[1])
-local out = {}
+export const ENQUEUE = `${RELEASE}
+local limit, body, prefix = tonumber(ARGV[1]), ARGV[2], ARGV[5]
+local out, refs = {}, 0
 for i = 1, #KEYS, 2 do
   local s, q = KEYS[i], KEYS[i + 1]
   local ack = redis.call('HGET', s, 'ack')
@@ -121,23 +137,47 @@ for i = 1, #KEYS, 2 do
     if full and ack == '1' then
       seq = -1
     else
-      if full then redis.call('ZPOPMIN', q) end
+      if full then release(prefix, redis.call('ZPOPMIN', q)[1]) end
       seq = redis.call('HINCRBY', s, 'seq', 1)
-      redis.call('ZADD', q, seq, seq .. ':' .. ARGV[2])
-      redis.call('PEXPIRE', q, ARGV[3])
+      redis.call('ZADD', q, seq, seq .. ':' .. body)
+      redis.call('PEXPIRE', q, ARGV[4])
+      refs = refs + 1
     end
   end
   out[#out + 1] = seq
 end
+if refs > 0 then
+  local key = prefix .. body
+  redis.call('HSETNX', key, 'j', ARGV[3])
+  redis.call('HINCRBY', key, 'n', refs)
+  redis.call('PEXPIRE', key, 2 * tonumber(ARGV[4]))
+end
 return out`;
 
-/** KEYS s, q · ARGV seq → the new ack, or 0 when it did not move */
-export const ACKNOWLEDGE = `
+/** KEYS q · ARGV after seq, body-key prefix, ttl → seq, body id, JSON, seq, body id, JSON, … of the entries after that seq */
+export const PENDING = `
+local out = {}
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')) do
+  local colon = string.find(m, ':', 1, true)
+  local key = ARGV[2] .. string.sub(m, colon + 1)
+  local json = redis.call('HGET', key, 'j')
+  if json then
+    redis.call('PEXPIRE', key, 2 * tonumber(ARGV[3]))
+    out[#out + 1] = string.sub(m, 1, colon - 1)
+    out[#out + 1] = string.sub(m, colon + 1)
+    out[#out + 1] = json
+  end
+end
+return out`;
+
+/** KEYS s, q · ARGV seq, body-key prefix → the new ack, or 0 when it did not move */
+export const ACKNOWLEDGE = `${RELEASE}
 local v = redis.call('HMGET', KEYS[1], 'acked', 'seq')
 if not v[1] then return 0 end
 local upTo = math.min(tonumber(ARGV[1]), tonumber(v[2]))
 if upTo <= tonumber(v[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'acked', upTo)
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', upTo)) do release(ARGV[2], m) end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', upTo)
 return upTo`;
 

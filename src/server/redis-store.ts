@@ -92,6 +92,7 @@ export class RedisStore implements Store {
   readonly #shas = new Map<string, string>();
   #wakes = new Set<string>();
   #wakeScheduled = false;
+  #bodyCount = 0;
   readonly #parsed = new Map<string, Message>();
   #closed = false;
 
@@ -125,7 +126,7 @@ export class RedisStore implements Store {
   }
 
   async destroySession(clientId: string): Promise<string[] | null> {
-    return (await this.#run(lua.DESTROY, this.#clientKeys(clientId), [clientId, `${this.#prefix}p:`])) as string[] | null;
+    return (await this.#run(lua.DESTROY, this.#clientKeys(clientId), [clientId, `${this.#prefix}p:`, this.#bodies])) as string[] | null;
   }
 
   async subscribe(clientId: string, pattern: string): Promise<boolean | null> {
@@ -146,11 +147,13 @@ export class RedisStore implements Store {
     if (clientIds.length === 0) return [];
     // The engine measured the delivery already (fitsInFrame): its text is kept.
     const json = messageText(message);
+    // Unique across processes: every store has its own instance id.
+    const body = `${this.#instance}.${(++this.#bodyCount).toString(36)}`;
     const chunks: Promise<unknown>[] = [];
     for (let start = 0; start < clientIds.length; start += ENQUEUE_CHUNK) {
       const keys: string[] = [];
       for (const id of clientIds.slice(start, start + ENQUEUE_CHUNK)) keys.push(this.#key(id, 's'), this.#key(id, 'q'));
-      chunks.push(this.#run(lua.ENQUEUE, keys, [limit, json, this.#ttl]));
+      chunks.push(this.#run(lua.ENQUEUE, keys, [limit, body, json, this.#ttl, this.#bodies]));
     }
     const seqs = (await Promise.all(chunks)).flatMap((r) => (r as Array<number | string>).map(Number));
     this.#wake(clientIds.filter((_, i) => seqs[i]! > 0));
@@ -158,16 +161,14 @@ export class RedisStore implements Store {
   }
 
   async pending(clientId: string, afterSeq: number): Promise<BacklogEntry[]> {
-    const { command } = await this.#ready;
-    const members = await command.zrangebyscore(this.#key(clientId, 'q'), `(${afterSeq}`, '+inf');
-    return members.map((member) => {
-      const colon = member.indexOf(':');
-      return { seq: Number(member.slice(0, colon)), message: this.#parse(member.slice(colon + 1)) };
-    });
+    const flat = (await this.#run(lua.PENDING, [this.#key(clientId, 'q')], [afterSeq, this.#bodies, this.#ttl])) as string[];
+    const entries: BacklogEntry[] = [];
+    for (let i = 0; i < flat.length; i += 3) entries.push({ seq: Number(flat[i]), message: this.#parse(flat[i + 1]!, flat[i + 2]!) });
+    return entries;
   }
 
   async acknowledge(clientId: string, seq: number): Promise<void> {
-    await this.#run(lua.ACKNOWLEDGE, [this.#key(clientId, 's'), this.#key(clientId, 'q')], [seq]);
+    await this.#run(lua.ACKNOWLEDGE, [this.#key(clientId, 's'), this.#key(clientId, 'q')], [seq, this.#bodies]);
   }
 
   async seen(clientId: string, id: string): Promise<boolean> {
@@ -209,6 +210,11 @@ export class RedisStore implements Store {
 
   get #clients(): string {
     return `${this.#prefix}clients`;
+  }
+
+  /** The prefix of delivery bodies' keys. */
+  get #bodies(): string {
+    return `${this.#prefix}m:`;
   }
 
   #key(clientId: string, part: string): string {
@@ -255,13 +261,14 @@ export class RedisStore implements Store {
     }
   }
 
-  #parse(json: string): Message {
-    let message = this.#parsed.get(json);
+  /** The delivery stored as `body`, parsed once for all its recipients. */
+  #parse(body: string, json: string): Message {
+    let message = this.#parsed.get(body);
     if (!message) {
       // Parsed from its own JSON text: keep it, so frames reuse it instead of serialising the copy again.
       message = keepText(JSON.parse(json) as Message, json);
       if (this.#parsed.size >= PARSED_CACHE) this.#parsed.delete(this.#parsed.keys().next().value!);
-      this.#parsed.set(json, message);
+      this.#parsed.set(body, message);
     }
     return message;
   }

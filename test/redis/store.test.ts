@@ -93,6 +93,51 @@ describe('RedisStore', () => {
     expect(stats).not.toMatch(/^cmdstat_eval:/m);
   });
 
+  it("keeps one copy of a delivery however many backlogs hold it, and deletes it with the last of them", async () => {
+    const s = fresh();
+    const prefix = `t${prefixes}:`;
+    const ids = ['a1', 'a2', 'gone', 'plain'];
+    for (const id of ids) await s.createSession(id, { ack: id !== 'plain' }, 0);
+    const big = { channel: '/a/b', data: 'x'.repeat(10_000), id: 'big' };
+    expect(await s.enqueue(ids, big, 2)).toEqual([1, 1, 1, 1]);
+    const bodies = async () => inspect.keys(`${prefix}m:*`);
+    const [body] = await bodies();
+    expect(await bodies()).toHaveLength(1);
+    expect(await inspect.hget(body!, 'n')).toBe('4');
+    // Each backlog entry names the body; none carries the 10 kB.
+    for (const id of ids) {
+      const [member] = await inspect.zrange(`${prefix}c:${id}:q`, 0, -1);
+      expect(member!.length).toBeLessThan(40);
+      expect(await s.pending(id, 0)).toEqual([{ seq: 1, message: big }]);
+    }
+    // Every way an entry leaves lets go of the body: acknowledged, its session destroyed,
+    // pushed out of a full backlog (a session without ack keeps the newest `limit`).
+    await s.acknowledge('a1', 1);
+    await s.acknowledge('a2', 5); // past the last seq: the same as 1
+    await s.destroySession('gone');
+    expect(await inspect.hget(body!, 'n')).toBe('1');
+    await s.enqueue(['plain'], message(2), 2);
+    await s.enqueue(['plain'], message(3), 2);
+    expect((await s.pending('plain', 0)).map((e) => e.seq)).toEqual([2, 3]);
+    expect(await inspect.exists(body!)).toBe(0);
+    expect(await bodies()).toHaveLength(2); // messages 2 and 3, held by 'plain'
+    await s.destroySession('plain');
+    expect(await bodies()).toEqual([]);
+  });
+
+  it("renews a delivery body's TTL whenever a backlog holding it is read", async () => {
+    const s = fresh({ ttl: 1000 });
+    const prefix = `t${prefixes}:`;
+    await s.createSession('c', { ack: true }, Date.now());
+    await s.enqueue(['c'], message(1), 10);
+    const [body] = await inspect.keys(`${prefix}m:*`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = await inspect.pttl(body!);
+    expect(before).toBeLessThanOrEqual(1700);
+    await s.pending('c', 0);
+    expect(await inspect.pttl(body!)).toBeGreaterThan(before + 200);
+  });
+
   it('remembers recent publish ids per client', async () => {
     const [s1, s2] = pair();
     await s1.createSession('c', { ack: false }, 0);
@@ -166,7 +211,11 @@ describe('RedisStore', () => {
     const keys = (await inspect.keys(`${prefix}c:gone:*`)).sort();
     expect(keys).toHaveLength(4);
     for (const key of keys) expect(await inspect.pttl(key)).toBeGreaterThan(0);
+    // The delivery's body outlives them (twice the TTL, so a live session's entry never misses it), then goes too.
+    const [body] = await inspect.keys(`${prefix}m:*`);
+    expect(await inspect.pttl(body!)).toBeGreaterThan(1000);
     await vi.waitFor(async () => expect(await inspect.keys(`${prefix}c:gone:*`)).toEqual([]), { timeout: 5_000, interval: 100 });
+    await vi.waitFor(async () => expect(await inspect.exists(body!)).toBe(0), { timeout: 5_000, interval: 100 });
     expect(await s.touch('gone', Date.now())).toBeNull();
     // The shared indexes have no TTL: a lookup drops the dead id, the sweep's destroy clears the rest.
     expect(await s.subscribers('/a/b')).toEqual([]);
