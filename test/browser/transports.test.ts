@@ -7,7 +7,8 @@
  *
  * Each test: connect with `transports: [name]`, check the client really runs on `name`,
  * receive a numbered sequence from a server-side publish complete and in order, then
- * publish from the page and see the server receive it. A separate test proves the iframe
+ * publish from the page and see the server receive it. The same runs again under a strict
+ * Content-Security-Policy with Trusted Types. A separate test proves the iframe
  * transport streams: each batch is handed over while the iframe document is still open.
  */
 import { expect, test } from 'vitest';
@@ -57,6 +58,37 @@ for (const name of TRANSPORTS) {
     expect(end.states).toEqual(['connecting', 'connected']);
     expect(end.errors).toEqual([]);
     expectCleanPage(problems);
+  });
+}
+
+// A strict policy of the kind security-minded sites send: scripts only from the page's own
+// origin (no inline script, no eval), connections and frames only to it, and Trusted Types,
+// so no string may reach an HTML or script sink. Any violation is a console error.
+const STRICT_CSP =
+  "default-src 'none'; script-src 'self'; connect-src 'self'; frame-src 'self'; require-trusted-types-for 'script'; trusted-types 'none'";
+
+for (const name of TRANSPORTS) {
+  test(`${name} works in a page under a strict Content-Security-Policy (no inline script, no eval, Trusted Types)`, async () => {
+    const { server, page, problems } = await openBundlePage(browser(), { pageHeaders: { 'Content-Security-Policy': STRICT_CSP } });
+    const start = await startProbe(page, { url: server.endpoint, transports: [name], channel: '/numbers' });
+    expect(start.transport).toBe(name);
+    for (const n of numbers(1, 5)) await server.comet.publish('/numbers', { n });
+    await expect.poll(() => receivedNumbers(page), { timeout: 10_000 }).toEqual(numbers(1, 5));
+    await publishFromPage(page, '/from-page', 'under CSP');
+    expect((await probeSnapshot(page)).errors).toEqual([]);
+    expectCleanPage(problems);
+    // The policy is in force: the page itself may not run a string as script.
+    const blocked = await page.evaluate(() => {
+      try {
+        const script = document.createElement('script');
+        script.textContent = 'window.inlineRan = true';
+        document.body.append(script);
+      } catch {
+        return 'refused by Trusted Types';
+      }
+      return (window as unknown as { inlineRan?: boolean }).inlineRan ? 'ran' : 'refused';
+    });
+    expect(blocked).toBe('refused by Trusted Types');
   });
 }
 

@@ -48,6 +48,8 @@ export interface BundleServerOptions {
   upgrades?: UpgradePolicy;
   /** Listen on this port (a server restarting where the page expects it). @default any free one */
   port?: number;
+  /** Extra headers on the test page's response (e.g. a `Content-Security-Policy`). */
+  pageHeaders?: Record<string, string>;
 }
 
 export interface BundleServer {
@@ -95,7 +97,7 @@ export async function startBundleServer(options: BundleServerOptions = {}): Prom
   const server = http.createServer((req, res) => {
     const { pathname } = new URL(req.url ?? '/', 'http://x');
     if (pathname === '/') {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(PAGE);
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...options.pageHeaders }).end(PAGE);
     } else if (pathname === '/cometkit.min.js') {
       res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-store' }).end(bundle);
     } else if (pathname === '/favicon.ico') {
