@@ -117,7 +117,7 @@ export class CometServer {
 
   /**
    * Publish `data` on `channel` to every subscriber. Resolves once it is queued for
-   * each; rejects with a CometError: `bad_channel`, `too_large`, or `publish_failed`
+   * each; rejects with a CometError: `bad_channel`, `too_large`, `bad_message` (data JSON cannot carry), or `publish_failed`
    * (the store failed, e.g. Redis unreachable; see `cause`).
    */
   publish(channel: string, data: unknown): Promise<void> {

@@ -5,7 +5,7 @@ import type { TransportFactory } from './transport.js';
  * `iframe-streaming` (docs/wire.md): a hidden forever-frame posts each batch to
  * this window; sends are POSTed. For browsers without EventSource.
  * @example
- * createClient(url, { transports: [iframeTransport, longPollTransport] });
+ * createClient({ url, transports: [iframeTransport, longPollTransport] });
  */
 export const iframeTransport: TransportFactory = streamTransport(
   'iframe',

@@ -5,7 +5,7 @@ import type { TransportFactory } from './transport.js';
  * `eventsource` (Faye's wire format): batches arrive as `data:` events on
  * `GET <endpoint path>/<clientId>`, sends are POSTed.
  * @example
- * createClient(url, { transports: [sseTransport, longPollTransport] });
+ * createClient({ url, transports: [sseTransport, longPollTransport] });
  */
 export const sseTransport: TransportFactory = streamTransport(
   'sse',
