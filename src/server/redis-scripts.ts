@@ -40,20 +40,50 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 return 1`;
 
-/** KEYS s, subs, q, ids, clients · ARGV now, ttl, id → nil or {ack, acked} */
-export const TOUCH = `
+/**
+ * `body(member)` → the body id a backlog member refers to and the position of its ':'. The
+ * previous version stored the message itself ("<seq>:<message JSON>"); such an entry, still in a
+ * backlog after an upgrade in place, has no body (nil) and is read as it is. A body id never
+ * starts with '{' (see RedisStore.enqueue), a message's JSON always does.
+ */
+const BODY = `
+local function body(member)
+  local colon = string.find(member, ':', 1, true)
+  if not colon or string.byte(member, colon + 1) == 123 then return nil, colon end
+  return string.sub(member, colon + 1), colon
+end
+`;
+
+/**
+ * KEYS s, subs, q, ids, clients · ARGV now, ttl, id, body-key prefix → nil or {ack, acked}.
+ * Renews the bodies of the backlog too (to twice the TTL): a body then outlives the session
+ * (its `s` key) of every entry that holds it, however long the session goes without reading
+ * an entry again (an ack client's entry it was sent and has not acknowledged is read again
+ * only after a reconnect).
+ */
+export const TOUCH = `${BODY}
 local v = redis.call('HMGET', KEYS[1], 'ack', 'acked')
 if not v[1] then return nil end
 redis.call('HSET', KEYS[1], 'seen', ARGV[1])
 for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
 redis.call('ZADD', KEYS[5], ARGV[1], ARGV[3])
+local bodyTtl = 2 * tonumber(ARGV[2])
+for _, m in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  local id = body(m)
+  if id then redis.call('PEXPIRE', ARGV[4] .. id, bodyTtl) end
+end
 return {tonumber(v[1]), tonumber(v[2])}`;
 
-/** Drop one backlog entry's reference to its body (`prefix` names body keys), deleting the body with the last. */
-const RELEASE = `
+/**
+ * Drop one backlog entry's reference to its body (`prefix` names body keys), deleting the body
+ * with the last. An inline entry (no body) and a missing member (ZPOPMIN of nothing) hold none.
+ */
+const RELEASE = `${BODY}
 local function release(prefix, member)
   if not member then return end
-  local key = prefix .. string.sub(member, string.find(member, ':', 1, true) + 1)
+  local id = body(member)
+  if not id then return end
+  local key = prefix .. id
   if redis.call('HINCRBY', key, 'n', -1) <= 0 then redis.call('DEL', key) end
 end
 `;
@@ -154,17 +184,25 @@ if refs > 0 then
 end
 return out`;
 
-/** KEYS q · ARGV after seq, body-key prefix, ttl → seq, body id, JSON, seq, body id, JSON, … of the entries after that seq */
-export const PENDING = `
+/**
+ * KEYS q · ARGV after seq, body-key prefix, ttl → seq, body id, JSON, seq, body id, JSON, … of the
+ * entries after that seq; an inline entry of the previous version comes with an empty body id.
+ */
+export const PENDING = `${BODY}
 local out = {}
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')) do
-  local colon = string.find(m, ':', 1, true)
-  local key = ARGV[2] .. string.sub(m, colon + 1)
-  local json = redis.call('HGET', key, 'j')
+  local id, colon = body(m)
+  local json
+  if id then
+    local key = ARGV[2] .. id
+    json = redis.call('HGET', key, 'j')
+    if json then redis.call('PEXPIRE', key, 2 * tonumber(ARGV[3])) end
+  elseif colon then
+    id, json = '', string.sub(m, colon + 1)
+  end
   if json then
-    redis.call('PEXPIRE', key, 2 * tonumber(ARGV[3]))
     out[#out + 1] = string.sub(m, 1, colon - 1)
-    out[#out + 1] = string.sub(m, colon + 1)
+    out[#out + 1] = id
     out[#out + 1] = json
   end
 end

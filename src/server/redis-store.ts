@@ -121,7 +121,7 @@ export class RedisStore implements Store {
   }
 
   async touch(clientId: string, now: number): Promise<SessionInfo | null> {
-    const r = (await this.#run(lua.TOUCH, this.#clientKeys(clientId), [now, this.#ttl, clientId])) as [number, number] | null;
+    const r = (await this.#run(lua.TOUCH, this.#clientKeys(clientId), [now, this.#ttl, clientId, this.#bodies])) as [number, number] | null;
     return r ? { ack: r[0] === 1, acked: Number(r[1]) } : null;
   }
 
@@ -147,7 +147,7 @@ export class RedisStore implements Store {
     if (clientIds.length === 0) return [];
     // The engine measured the delivery already (fitsInFrame): its text is kept.
     const json = messageText(message);
-    // Unique across processes: every store has its own instance id.
+    // Unique across processes: every store has its own instance id (base64url, so never ':' and never a leading '{').
     const body = `${this.#instance}.${(++this.#bodyCount).toString(36)}`;
     const chunks: Promise<unknown>[] = [];
     for (let start = 0; start < clientIds.length; start += ENQUEUE_CHUNK) {
@@ -163,7 +163,8 @@ export class RedisStore implements Store {
   async pending(clientId: string, afterSeq: number): Promise<BacklogEntry[]> {
     const flat = (await this.#run(lua.PENDING, [this.#key(clientId, 'q')], [afterSeq, this.#bodies, this.#ttl])) as string[];
     const entries: BacklogEntry[] = [];
-    for (let i = 0; i < flat.length; i += 3) entries.push({ seq: Number(flat[i]), message: this.#parse(flat[i + 1]!, flat[i + 2]!) });
+    // An inline entry left by the previous version has no body id: its JSON keys the cache instead.
+    for (let i = 0; i < flat.length; i += 3) entries.push({ seq: Number(flat[i]), message: this.#parse(flat[i + 1] || flat[i + 2]!, flat[i + 2]!) });
     return entries;
   }
 
@@ -261,7 +262,7 @@ export class RedisStore implements Store {
     }
   }
 
-  /** The delivery stored as `body`, parsed once for all its recipients. */
+  /** The delivery stored as `body` (or, for an inline entry, its JSON), parsed once for all its recipients. */
   #parse(body: string, json: string): Message {
     let message = this.#parsed.get(body);
     if (!message) {

@@ -138,6 +138,49 @@ describe('RedisStore', () => {
     expect(await inspect.pttl(body!)).toBeGreaterThan(before + 200);
   });
 
+  it('keeps the body of every entry a live session holds, also one it was sent and has not acknowledged', async () => {
+    const s = fresh({ ttl: 1000 }); // bodies: 2 s
+    await s.createSession('c', { ack: true }, Date.now());
+    await s.enqueue(['c'], message(1), 10);
+    expect(await s.pending('c', 0)).toHaveLength(1); // sent on the client's socket: the link reads after 1 from now on
+    // The client stays (a held connect, touched by every sweep) and reads nothing new for longer than a body's TTL.
+    for (let i = 0; i < 9; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await s.touch('c', Date.now())).toEqual({ ack: true, acked: 0 });
+      expect(await s.pending('c', 1)).toEqual([]);
+    }
+    // Its socket dies before the frame arrived; it reconnects with ack 0 and gets the message again.
+    expect(await s.pending('c', 0)).toEqual([{ seq: 1, message: message(1) }]);
+  });
+
+  it('reads, acknowledges, pops and destroys the inline entries the previous version left in a backlog', async () => {
+    const s = fresh();
+    const prefix = `t${prefixes}:`;
+    await s.createSession('a', { ack: true }, 0);
+    await s.createSession('p', { ack: false }, 0);
+    // Before bodies were shared, a member carried its message: "<seq>:<message JSON>".
+    for (const id of ['a', 'p']) {
+      await inspect.zadd(`${prefix}c:${id}:q`, 1, `1:${JSON.stringify(message(1))}`, 2, `2:${JSON.stringify(message(2))}`);
+      await inspect.hset(`${prefix}c:${id}:s`, 'seq', 2);
+    }
+    expect(await s.touch('a', 0)).toEqual({ ack: true, acked: 0 });
+    expect(await s.enqueue(['a', 'p'], message(3), 3)).toEqual([3, 3]);
+    const entries = (...ns: number[]) => ns.map((n) => ({ seq: n, message: message(n) }));
+    expect(await s.pending('a', 0)).toEqual(entries(1, 2, 3));
+    expect(await s.pending('p', 1)).toEqual(entries(2, 3));
+    await s.acknowledge('a', 2);
+    expect(await s.pending('a', 0)).toEqual(entries(3));
+    expect(await s.enqueue(['p'], message(4), 3)).toEqual([4]); // pushes inline entry 1 out
+    expect(await s.pending('p', 0)).toEqual(entries(2, 3, 4));
+    const bodies = async () => (await inspect.keys(`${prefix}m:*`)).length;
+    expect(await bodies()).toBe(2); // messages 3 and 4; nothing named after an inline entry
+    await s.destroySession('p');
+    expect(await bodies()).toBe(1);
+    expect(await s.pending('a', 0)).toEqual(entries(3));
+    await s.destroySession('a');
+    expect(await bodies()).toBe(0);
+  });
+
   it('remembers recent publish ids per client', async () => {
     const [s1, s2] = pair();
     await s1.createSession('c', { ack: false }, 0);
