@@ -18,8 +18,11 @@
  * Every per-client key carries a TTL that each touch renews, so sessions abandoned
  * while no process runs a sweep still vanish; a delivery's body carries twice that
  * TTL, renewed whenever it is enqueued or read, so the entries of abandoned sessions
- * cannot hold it for ever and a live session's entry always finds it (a live session
- * reads its backlog on every connect, far more often); pattern sets and `clients` have no
+ * cannot hold it for ever. A live session's entry always finds it: an entry is read
+ * again at the latest when its client reconnects, and the TTL `createServer` gives the
+ * store, 2 × (sessionTimeout + timeout), outlasts any held connect plus the session's
+ * timeout twice over. (Renewing bodies on every touch would cost a touch the whole
+ * backlog, up to `backlog` entries a request.) Pattern sets and `clients` have no
  * TTL of their own and are cleaned lazily (`SUBSCRIBERS` drops ids whose session is
  * gone; `expired()` hands such ids to `DESTROY`).
  *
@@ -54,24 +57,13 @@ local function body(member)
 end
 `;
 
-/**
- * KEYS s, subs, q, ids, clients · ARGV now, ttl, id, body-key prefix → nil or {ack, acked}.
- * Renews the bodies of the backlog too (to twice the TTL): a body then outlives the session
- * (its `s` key) of every entry that holds it, however long the session goes without reading
- * an entry again (an ack client's entry it was sent and has not acknowledged is read again
- * only after a reconnect).
- */
-export const TOUCH = `${BODY}
+/** KEYS s, subs, q, ids, clients · ARGV now, ttl, id → nil or {ack, acked} */
+export const TOUCH = `
 local v = redis.call('HMGET', KEYS[1], 'ack', 'acked')
 if not v[1] then return nil end
 redis.call('HSET', KEYS[1], 'seen', ARGV[1])
 for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
 redis.call('ZADD', KEYS[5], ARGV[1], ARGV[3])
-local bodyTtl = 2 * tonumber(ARGV[2])
-for _, m in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
-  local id = body(m)
-  if id then redis.call('PEXPIRE', ARGV[4] .. id, bodyTtl) end
-end
 return {tonumber(v[1]), tonumber(v[2])}`;
 
 /**

@@ -44,9 +44,11 @@ export interface RedisStoreOptions {
    */
   prefix?: string;
   /**
-   * Milliseconds a session's keys outlive its last sign of life. Keep it above the
-   * server's `sessionTimeout`: the sweep should remove sessions (and emit
-   * `disconnect`) first; the TTL only catches sessions abandoned while no process runs.
+   * Milliseconds a session's keys outlive its last sign of life (a delivery's body: twice
+   * that). Keep it above the server's `sessionTimeout` + `timeout` (`createServer` uses
+   * twice that): the sweep should remove sessions (and emit `disconnect`) first, and a
+   * delivery written during a held connect must still be there when its client
+   * reconnects; the TTL only catches sessions abandoned while no process runs.
    * @default 120000
    */
   ttl?: number;
@@ -121,7 +123,7 @@ export class RedisStore implements Store {
   }
 
   async touch(clientId: string, now: number): Promise<SessionInfo | null> {
-    const r = (await this.#run(lua.TOUCH, this.#clientKeys(clientId), [now, this.#ttl, clientId, this.#bodies])) as [number, number] | null;
+    const r = (await this.#run(lua.TOUCH, this.#clientKeys(clientId), [now, this.#ttl, clientId])) as [number, number] | null;
     return r ? { ack: r[0] === 1, acked: Number(r[1]) } : null;
   }
 

@@ -41,8 +41,10 @@ export class CometServer {
     this.options = resolveServerOptions(options);
     const { redis } = this.options;
     if (redis && !this.options.store) {
-      // Keys outlive the session timeout so the sweep (which emits `disconnect`) removes sessions first.
-      const ttl = 2 * (this.options.sessionTimeout ?? 60_000);
+      // Keys outlive the session timeout so the sweep (which emits `disconnect`) removes sessions first,
+      // and a held connect too: a delivery sent on a connection is read again only if the client
+      // reconnects, up to `timeout` later, and its body must still be there (redis-scripts.ts).
+      const ttl = 2 * ((this.options.sessionTimeout ?? 60_000) + (this.options.timeout ?? 30_000));
       const store = new RedisStore(typeof redis === 'string' ? { url: redis, ttl } : { ttl, ...redis });
       // Said at startup, also to apps that never call ready(): a missing ioredis would show only
       // later (requests answered 500), and a wrong URL would wait in silence (the store waits
