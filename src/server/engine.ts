@@ -108,6 +108,8 @@ const DEFAULT_FRAME_CHARS = MAX_FRAME_CHARS - 1024;
 
 /** How long a stream replaced by a newer connection stays open for its client to close it (see `#retire`). */
 const REPLACED_STREAM_GRACE = 5_000;
+/** How long a connect for a stream that ended waits for the client to open a new one (it reopens at once). */
+const STREAM_REOPEN_GRACE = 1_000;
 
 /** Most flushes `#flushDue` runs before letting the event loop turn. */
 const FLUSHING = 256;
@@ -378,11 +380,8 @@ export class Engine {
     // A literal, not withId's spread: a held reply lives as long as its connect, on every client at once.
     const reply: Message =
       message.id === undefined ? { channel: CONNECT, clientId, successful: true, advice } : { id: message.id, channel: CONNECT, clientId, successful: true, advice };
-    await runExtensions(this.#extensions, 'outgoing', reply, {
-      clientId,
-      transport: context.transport ?? 'http',
-      headers: context.headers ?? {},
-    });
+    const extContext = { clientId, transport: context.transport ?? 'http', headers: context.headers ?? {} };
+    await runExtensions(this.#extensions, 'outgoing', reply, extContext);
     if (streaming) {
       link.connected = true;
       const stream = link.connection;
@@ -395,12 +394,28 @@ export class Engine {
         this.#store.relay(clientId, type, reply);
         return [];
       }
-      // The client's stream of that type ended here, nothing replaced it, and the client still connects for it:
-      // the stream died without the client noticing (Chromium fires nothing in an iframe whose connection was
-      // cut). A success on the POST would keep it waiting on that stream for ever, so the connect fails and the
-      // client (cometkit's: the ack extension; it backs off) opens a new one. A stream another connection
-      // replaced is not failed: that is a client moving to a better transport, whose old link may still connect.
-      if (!stream && link.ack && link.streamType === type) return [failure(message, bayeuxError.noStream(type), RETRY_ADVICE)];
+      // The client's stream of that type ended here, nothing replaced it, and the client still connects for it.
+      // Either it is reopening the stream (it does at `streamCharLimit`, and a connect may cross the reopen),
+      // or the stream died without the client noticing (Chromium fires nothing in an iframe whose connection
+      // was cut). So the connect waits a moment for a new stream and is answered on it; failing it at once made
+      // every reopen under load a reconnect. Without one, a success on the POST would keep the client waiting
+      // on the dead stream for ever, so the connect fails and the client (cometkit's: the ack extension; it
+      // backs off) opens a new one. A stream another connection replaced is not failed: that is a client
+      // moving to a better transport, whose old link may still connect.
+      if (!stream && link.ack && link.streamType === type) {
+        return {
+          later: this.#reopened(link).then(async (next) => {
+            if (next?.connectionType === type) {
+              next.send([reply]);
+              return [];
+            }
+            if (next) return [reply];
+            const failed = failure(message, bayeuxError.noStream(type), RETRY_ADVICE);
+            await runExtensions(this.#extensions, 'outgoing', failed, extContext);
+            return [failed];
+          }),
+        };
+      }
       // No stream of that type here yet: answer on the POST as Faye does (wrapped so `#dispatch` does not run the outgoing extensions twice).
       return { later: Promise.resolve([reply]) };
     }
@@ -537,6 +552,8 @@ export class Engine {
     if (STREAMING_TYPES.has(connection.connectionType)) link.streamType = connection.connectionType;
     link.sent = from;
     this.#connections.set(connection, clientId);
+    // Copied: each waiter removes itself.
+    for (const waiter of [...(link.streamWaiters ?? [])]) waiter(connection);
     this.#schedule(clientId);
   }
 
@@ -557,6 +574,21 @@ export class Engine {
   #relayed(clientId: string, { connectionType, reply }: RelayedReply): void {
     const stream = this.#links.get(clientId)?.connection;
     if (stream?.connectionType === connectionType) stream.send([reply]);
+  }
+
+  /** The next connection attached for `link` within `STREAM_REOPEN_GRACE` ms, or null. */
+  #reopened(link: Link): Promise<Connection | null> {
+    return new Promise((resolve) => {
+      const waiters = (link.streamWaiters ??= []);
+      const done = (connection: Connection | null) => {
+        this.#clock.clearTimeout(timer);
+        const at = waiters.indexOf(done);
+        if (at >= 0) waiters.splice(at, 1);
+        resolve(connection);
+      };
+      const timer = this.#clock.setTimeout(() => done(null), STREAM_REOPEN_GRACE);
+      waiters.push(done);
+    });
   }
 
   /** Apply a client's ack (a number ≥ 0, else ignored); resolves with the seq redelivery starts after. */

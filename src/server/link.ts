@@ -20,6 +20,8 @@ export class Link {
   connection: Connection | null = null;
   /** The connectionType of the last stream attached here (kept after it ends): a connect for it finds it gone. */
   streamType: string | null = null;
+  /** Connects for a stream that ended, waiting a moment for the client's reopened one (see Engine). */
+  streamWaiters: Array<(stream: Connection | null) => void> | null = null;
   /** When a connect or stream for this session last reached this process (the sweep forgets idle links). */
   used = 0;
   /** A flush is queued for the end of this tick. */
@@ -88,7 +90,8 @@ export class Link {
         const connection = this.connection;
         if (!poll && !connection) continue;
         // A poll's response carries its connect reply too (its text is kept: the response reuses it).
-        const room = poll ? limits.frameChars - messageText(poll.reply).length - 1 : limits.frameChars;
+        const target = Math.min(limits.frameChars, BATCH_CHARS);
+        const room = poll ? target - messageText(poll.reply).length - 1 : target;
         const parts = firstFrame(pending, this.ack, room);
         this.sent = pending[parts.length - 1]!.seq;
         if (poll) this.release(poll, frameMessages(pending, parts, this.ack));
@@ -107,6 +110,16 @@ export class Link {
     }
   }
 }
+
+/**
+ * Most characters of JSON a flush puts in one frame, unless one message alone is bigger
+ * (up to `maxFrameChars`; it then goes alone). A client refuses frames over its own limit
+ * (cometkit's `maxMessageChars`), so a burst batched up to `maxFrameChars` (1 MiB) would
+ * be refused by a client that lowered its limit, and with ack sent again on every
+ * reconnect. With frames of at most 16 KiB, a client that accepts its largest message
+ * (and 16 KiB) accepts every frame. Frames that size still carry a hundred deliveries or so.
+ */
+export const BATCH_CHARS = 16 * 1024;
 
 /** What bounds a flush (the engine's options). */
 export interface FlushLimits {
