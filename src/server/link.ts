@@ -90,8 +90,7 @@ export class Link {
         const connection = this.connection;
         if (!poll && !connection) continue;
         // A poll's response carries its connect reply too (its text is kept: the response reuses it).
-        const target = Math.min(limits.frameChars, BATCH_CHARS);
-        const room = poll ? target - messageText(poll.reply).length - 1 : target;
+        const room = poll ? limits.frameChars - messageText(poll.reply).length - 1 : Math.min(limits.frameChars, BATCH_CHARS);
         const parts = firstFrame(pending, this.ack, room);
         this.sent = pending[parts.length - 1]!.seq;
         if (poll) this.release(poll, frameMessages(pending, parts, this.ack));
@@ -112,12 +111,15 @@ export class Link {
 }
 
 /**
- * Most characters of JSON a flush puts in one frame, unless one message alone is bigger
- * (up to `maxFrameChars`; it then goes alone). A client refuses frames over its own limit
- * (cometkit's `maxMessageChars`), so a burst batched up to `maxFrameChars` (1 MiB) would
- * be refused by a client that lowered its limit, and with ack sent again on every
- * reconnect. With frames of at most 16 KiB, a client that accepts its largest message
- * (and 16 KiB) accepts every frame. Frames that size still carry a hundred deliveries or so.
+ * Most characters of JSON a flush puts in one frame on a connection (WebSocket, stream),
+ * unless one message alone is bigger (up to `maxFrameChars`; it then goes alone). A client
+ * refuses frames over its own limit (cometkit's `maxMessageChars`), so a burst batched up
+ * to `maxFrameChars` (1 MiB) would be refused by a client that lowered its limit, and with
+ * ack sent again on every reconnect. With frames of at most 16 KiB, a client that accepts
+ * its largest message (and 16 KiB) accepts every frame; on a connection frames follow each
+ * other without a round trip, so smaller ones cost nothing. A long-poll response still
+ * fills up to `maxFrameChars`: each costs a round trip, and 16 KiB responses cut a burst's
+ * throughput to a quarter (bench/run.mjs delivery).
  */
 export const BATCH_CHARS = 16 * 1024;
 
