@@ -18,6 +18,9 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
+/** The engine's default `timeout` and `sessionTimeout` (the server sizes the Redis TTL from them too). */
+export const ENGINE_DEFAULTS = Object.freeze({ timeout: 30_000, sessionTimeout: 60_000 });
+
 /** Options of the transport-agnostic engine (a subset of the server's options). */
 export interface EngineOptions {
   /**

@@ -65,6 +65,7 @@ import { checkEngineOptions } from './check-options.js';
 import { Emitter } from '../emitter.js';
 import {
   CONNECTION_TYPES,
+  ENGINE_DEFAULTS,
   POLLING_TYPES,
   STREAMING_TYPES,
   type Clock,
@@ -75,6 +76,7 @@ import {
 } from './engine-options.js';
 import { runExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { MemoryStore } from './memory-store.js';
+import { deepBase } from './pattern-index.js';
 import { MAX_REMEMBERED_ID, MAX_WILDCARD_DEPTH, type RelayedReply, type SessionInfo, type Store } from './store.js';
 import type { Connection } from './connection.js';
 import { Link, type FlushLimits } from './link.js';
@@ -164,11 +166,11 @@ export class Engine {
 
   constructor(options: EngineOptions = {}) {
     checkEngineOptions(options);
-    this.#timeout = options.timeout ?? 30_000;
+    this.#timeout = options.timeout ?? ENGINE_DEFAULTS.timeout;
     this.#interval = options.interval ?? 0;
     this.#backlog = options.backlog ?? 10_000;
     this.#limits = { backlog: this.#backlog, frameChars: options.maxFrameChars ?? DEFAULT_FRAME_CHARS };
-    this.#sessionTimeout = options.sessionTimeout ?? 60_000;
+    this.#sessionTimeout = options.sessionTimeout ?? ENGINE_DEFAULTS.sessionTimeout;
     this.#extensions = options.extensions ?? [];
     this.#ownsStore = !options.store;
     this.#store = options.store ?? new MemoryStore();
@@ -464,7 +466,7 @@ export class Engine {
     for (const pattern of patterns) {
       if (!isValidChannel(pattern)) return [failure(message, bayeuxError.invalidChannel(pattern))];
       if (isMeta(pattern)) return [failure(message, bayeuxError.forbidden(pattern))];
-      if (wildcardDepth(pattern) > MAX_WILDCARD_DEPTH) return [failure(message, bayeuxError.tooDeep(pattern, MAX_WILDCARD_DEPTH))];
+      if ((deepBase(pattern)?.length ?? 0) > MAX_WILDCARD_DEPTH) return [failure(message, bayeuxError.tooDeep(pattern, MAX_WILDCARD_DEPTH))];
     }
     const subscribing = message.channel === SUBSCRIBE;
     for (const subscription of patterns) {
@@ -663,9 +665,6 @@ export class Engine {
     }, every);
   }
 }
-
-/** Segments before a deep wildcard's `/**` (`/a/b/**`: 2); 0 for any other pattern. */
-const wildcardDepth = (pattern: string): number => (pattern.endsWith('/**') ? pattern.split('/').length - 2 : 0);
 
 /** `fields`, with the request's `id` first as Bayeux replies echo it. */
 function withId(request: Message, fields: Message): Message {

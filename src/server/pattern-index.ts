@@ -88,7 +88,7 @@ class Node {
 }
 
 /** The segments before a pattern's final `/**` (`[]` for `/**`), or `null` for any other pattern. */
-function deepBase(pattern: string): string[] | null {
+export function deepBase(pattern: string): string[] | null {
   if (!pattern.endsWith('/**')) return null;
   return pattern === '/**' ? [] : pattern.slice(1, -3).split('/');
 }

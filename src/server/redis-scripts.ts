@@ -142,7 +142,7 @@ return out`;
 
 /**
  * KEYS s, q of each recipient, in pairs (s1, q1, s2, q2, …) · ARGV limit, body id, message JSON,
- * ttl, body-key prefix → one result per pair, in order: the seq, 0 unknown client, -1 ack backlog full.
+ * ttl, body-key prefix, body ttl → one result per pair, in order: the seq, 0 unknown client, -1 ack backlog full.
  * One script serves many recipients (RedisStore sends them in chunks); the message
  * travels once per script, not once per recipient, and Redis keeps it once, however
  * many backlogs hold it.
@@ -172,12 +172,12 @@ if refs > 0 then
   local key = prefix .. body
   redis.call('HSETNX', key, 'j', ARGV[3])
   redis.call('HINCRBY', key, 'n', refs)
-  redis.call('PEXPIRE', key, 2 * tonumber(ARGV[4]))
+  redis.call('PEXPIRE', key, ARGV[6])
 end
 return out`;
 
 /**
- * KEYS q · ARGV after seq, body-key prefix, ttl → seq, body id, JSON, seq, body id, JSON, … of the
+ * KEYS q · ARGV after seq, body-key prefix, body ttl → seq, body id, JSON, seq, body id, JSON, … of the
  * entries after that seq; an inline entry of the previous version comes with an empty body id.
  */
 export const PENDING = `${BODY}
@@ -188,7 +188,7 @@ for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf'))
   if id then
     local key = ARGV[2] .. id
     json = redis.call('HGET', key, 'j')
-    if json then redis.call('PEXPIRE', key, 2 * tonumber(ARGV[3])) end
+    if json then redis.call('PEXPIRE', key, ARGV[3]) end
   elseif colon then
     id, json = '', string.sub(m, colon + 1)
   end

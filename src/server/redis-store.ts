@@ -155,7 +155,7 @@ export class RedisStore implements Store {
     for (let start = 0; start < clientIds.length; start += ENQUEUE_CHUNK) {
       const keys: string[] = [];
       for (const id of clientIds.slice(start, start + ENQUEUE_CHUNK)) keys.push(this.#key(id, 's'), this.#key(id, 'q'));
-      chunks.push(this.#run(lua.ENQUEUE, keys, [limit, body, json, this.#ttl, this.#bodies]));
+      chunks.push(this.#run(lua.ENQUEUE, keys, [limit, body, json, this.#ttl, this.#bodies, this.#bodyTtl]));
     }
     const seqs = (await Promise.all(chunks)).flatMap((r) => (r as Array<number | string>).map(Number));
     this.#wake(clientIds.filter((_, i) => seqs[i]! > 0));
@@ -163,7 +163,7 @@ export class RedisStore implements Store {
   }
 
   async pending(clientId: string, afterSeq: number): Promise<BacklogEntry[]> {
-    const flat = (await this.#run(lua.PENDING, [this.#key(clientId, 'q')], [afterSeq, this.#bodies, this.#ttl])) as string[];
+    const flat = (await this.#run(lua.PENDING, [this.#key(clientId, 'q')], [afterSeq, this.#bodies, this.#bodyTtl])) as string[];
     const entries: BacklogEntry[] = [];
     // An inline entry left by the previous version has no body id: its JSON keys the cache instead.
     for (let i = 0; i < flat.length; i += 3) entries.push({ seq: Number(flat[i]), message: this.#parse(flat[i + 1] || flat[i + 2]!, flat[i + 2]!) });
@@ -213,6 +213,11 @@ export class RedisStore implements Store {
 
   get #clients(): string {
     return `${this.#prefix}clients`;
+  }
+
+  /** A delivery body's TTL: twice the keys' of the sessions holding it (redis-scripts.ts). */
+  get #bodyTtl(): number {
+    return 2 * this.#ttl;
   }
 
   /** The prefix of delivery bodies' keys. */

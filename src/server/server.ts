@@ -2,7 +2,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { Duplex } from 'node:stream';
 import { answerPreflight } from './cors.js';
 import { Engine } from './engine.js';
-import type { ServerEvents, ServerStats } from './engine-options.js';
+import { ENGINE_DEFAULTS, type ServerEvents, type ServerStats } from './engine-options.js';
 import { handleEventSource } from './event-source.js';
 import { errorBatch } from './bayeux-error.js';
 import { handlePost, sendJson } from './http.js';
@@ -44,7 +44,8 @@ export class CometServer {
       // Keys outlive the session timeout so the sweep (which emits `disconnect`) removes sessions first,
       // and a held connect too: a delivery sent on a connection is read again only if the client
       // reconnects, up to `timeout` later, and its body must still be there (redis-scripts.ts).
-      const ttl = 2 * ((this.options.sessionTimeout ?? 60_000) + (this.options.timeout ?? 30_000));
+      const { sessionTimeout = ENGINE_DEFAULTS.sessionTimeout, timeout = ENGINE_DEFAULTS.timeout } = this.options;
+      const ttl = 2 * (sessionTimeout + timeout);
       const store = new RedisStore(typeof redis === 'string' ? { url: redis, ttl } : { ttl, ...redis });
       // Said at startup, also to apps that never call ready(): a missing ioredis would show only
       // later (requests answered 500), and a wrong URL would wait in silence (the store waits

@@ -8,12 +8,10 @@
  * an endpoint that does not allow the page's origin lets nothing through.
  */
 import { expect, onTestFinished, test } from 'vitest';
-import type { TransportName } from '../../src/index.js';
 import { openPage, useChromium } from '../helpers/browser-fixture.js';
-import { expectCleanPage, probeSnapshot, publishFromPage, receivedNumbers, startProbe } from '../helpers/browser-page.js';
+import { expectCleanPage, probeSnapshot, publishFromPage, receivedNumbers, startProbe, TRANSPORTS } from '../helpers/browser-page.js';
 import { startBundleServer, type BundleServer } from '../helpers/browser-server.js';
 
-const TRANSPORTS: TransportName[] = ['websocket', 'sse', 'long-poll', 'iframe'];
 const browser = useChromium();
 
 /** The page's server and, on another port (another origin), the endpoint's. */
@@ -39,8 +37,6 @@ for (const name of TRANSPORTS) {
     await expect.poll(() => receivedNumbers(page), { timeout: 10_000 }).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     await publishFromPage(page, '/from-page', { over: name });
     expect(published).toEqual([{ over: name }]);
-    // Every Bayeux request went to the endpoint's server, none to the page's.
-    expect(site.requests.filter((r) => r.url.startsWith('/cometd'))).toEqual([]);
     // The custom header made the browser preflight the POSTs (the handshake's too, on every transport).
     expect(api.requests.some((r) => r.method === 'OPTIONS')).toBe(true);
     expect((await probeSnapshot(page)).errors).toEqual([]);
@@ -48,7 +44,7 @@ for (const name of TRANSPORTS) {
   });
 }
 
-test('an endpoint that does not allow the page origin lets no transport connect', async () => {
+test('an endpoint that does not allow the page origin refuses the handshake: no session, no connection', async () => {
   const { site, api } = await twoOrigins(false);
   const { page } = await openPage(browser(), `${site.origin}/`);
   await startProbe(page, { url: api.endpoint, channel: '/numbers', noWait: true, connectTimeout: 1_000, fallbackDelay: 100 });

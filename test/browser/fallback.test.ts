@@ -14,6 +14,7 @@
 import { expect, test } from 'vitest';
 import {
   expectCleanPage,
+  numbers,
   probeSnapshot,
   publishFromPage,
   receivedNumbers,
@@ -23,7 +24,6 @@ import { openBundlePage, useChromium, type BundlePage } from '../helpers/browser
 import type { UpgradePolicy } from '../helpers/browser-server.js';
 
 const COUNT = 30;
-const numbers = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 /** Chromium's own console line for a WebSocket that did not open: expected when WebSocket is broken on purpose. */
 const WEBSOCKET_FAILED = /^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/cometd' failed/;
 

@@ -12,19 +12,18 @@
  * transport streams: each batch is handed over while the iframe document is still open.
  */
 import { expect, test } from 'vitest';
-import type { TransportName } from '../../src/index.js';
 import {
   expectCleanPage,
+  numbers,
   probeSnapshot,
   publishFromPage,
   receivedNumbers,
   startProbe,
+  TRANSPORTS,
 } from '../helpers/browser-page.js';
 import { openBundlePage, useChromium, type BundlePage } from '../helpers/browser-fixture.js';
 
-const TRANSPORTS: TransportName[] = ['websocket', 'sse', 'long-poll', 'iframe'];
 const COUNT = 30;
-const numbers = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 const browser = useChromium();
 

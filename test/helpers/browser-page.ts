@@ -17,6 +17,12 @@ import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
 import type { ClientOptions, ClientState, CometClient, TransportEvent, TransportName } from '../../src/index.js';
 
+/** Every transport the CDN bundle has, each of which the browser tests run alone. */
+export const TRANSPORTS: readonly TransportName[] = ['websocket', 'sse', 'long-poll', 'iframe'];
+
+/** `from, from + 1, …, to`: the numbered messages a test publishes and expects. */
+export const numbers = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
 /** The CDN bundle's global, as the page sees it. */
 declare const cometkit: typeof import('../../src/index.js');
 

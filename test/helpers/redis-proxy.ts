@@ -29,6 +29,8 @@ export interface RoundRobinProxy {
   /** `http://127.0.0.1:<port>` (no path: requests keep theirs). */
   origin: string;
   log: RouteEntry[];
+  /** HTTP requests sent to a backend and not answered yet (a held long-poll connect among them). */
+  pending: Set<RouteEntry>;
   close(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function startRoundRobinProxy(backends: readonly string[], { halfOp
   const targets = backends.map((b) => new URL(b));
   const agents = targets.map(() => new http.Agent({ keepAlive: true }));
   const log: RouteEntry[] = [];
+  const pending = new Set<RouteEntry>();
   const sockets = new Set<net.Socket>();
   let next = 0;
   const pick = () => next++ % targets.length;
@@ -58,10 +61,13 @@ export async function startRoundRobinProxy(backends: readonly string[], { halfOp
     const body = Buffer.concat(chunks);
     const send = (backend: number, tries: number): void => {
       const target = targets[backend]!;
+      const entry: RouteEntry = { kind: 'http', method: req.method ?? '', url: req.url ?? '', backend };
+      pending.add(entry);
       const upstream = http.request(
         { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: agents[backend] },
         (answer) => {
-          log.push({ kind: 'http', method: req.method ?? '', url: req.url ?? '', backend });
+          pending.delete(entry);
+          log.push(entry);
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           // Streams (SSE) must pass each chunk at once, not when the response ends.
           res.flushHeaders();
@@ -71,6 +77,7 @@ export async function startRoundRobinProxy(backends: readonly string[], { halfOp
         },
       );
       upstream.on('error', (error: NodeJS.ErrnoException) => {
+        pending.delete(entry);
         const refused = error.code === 'ECONNREFUSED';
         if (refused && tries > 1 && !res.headersSent) return send(pick(), tries - 1);
         // Died with the request in flight (a held connect).
@@ -118,6 +125,7 @@ export async function startRoundRobinProxy(backends: readonly string[], { halfOp
   return {
     origin: `http://127.0.0.1:${port}`,
     log,
+    pending,
     async close() {
       for (const s of sockets) s.destroy();
       server.closeAllConnections();

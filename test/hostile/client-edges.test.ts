@@ -74,13 +74,15 @@ describe('long-poll responses', () => {
   });
 
   it('settles a publish by its reply when another element of the response is not a message', async () => {
-    await connect('long-poll');
+    const got = await connect('long-poll');
     endpoint.queueBody('[{"channel":"/inject","id":$ID,"successful":true},{"bogus":1}]');
     await expect(client.publish('/inject', 1)).resolves.toBeUndefined();
     expect(errors).toEqual([expect.objectContaining({ code: 'bad_message', reply: { bogus: 1 } })]);
-    // The reply was the bad element: the publish fails rather than waiting for ever.
+    // The reply was the bad element: the publish fails rather than waiting for ever, and the good delivery arrives.
     endpoint.queueBody('[{"channel":"/check","data":"delivered"},{"id":$ID,"successful":true}]');
     await expect(client.publish('/inject', 2)).rejects.toMatchObject({ code: 'publish_failed', message: expect.stringContaining('502::Bad response') });
+    expect(got).toEqual(['delivered']);
+    expect(errors.slice(1)).toEqual([expect.objectContaining({ code: 'bad_message', reply: { id: expect.any(String), successful: true } })]);
   });
 });
 

@@ -31,7 +31,8 @@ describe.each(['long-poll', 'websocket', 'sse'] as TransportName[])('%s behind b
   // 20,000: a client that lowered its limit. On a connection the server's frames stay within 16 KiB
   // (BATCH_CHARS in src/server/link.ts); batched up to its 1 MiB maxFrameChars, this client refused
   // them for ever. A long-poll response still fills up to maxFrameChars (a round trip each).
-  it.each(transport === 'long-poll' ? [undefined] : [undefined, 20_000])('catches up on a backlog larger than the client accepts in one frame, losing nothing (maxMessageChars %s)', async (maxMessageChars) => {
+  const limits = [{ limit: 'the default maxMessageChars', maxMessageChars: undefined }, { limit: 'maxMessageChars 20,000', maxMessageChars: 20_000 }];
+  it.each(transport === 'long-poll' ? limits.slice(0, 1) : limits)('catches up on a backlog larger than the client accepts in one frame, losing nothing ($limit)', async ({ maxMessageChars }) => {
     server = await startServer({ timeout: 30_000, backlog: 10_000 });
     client = createClient({ url: server.url, transports: [transport], rememberTransport: false, maxMessageChars });
     const errors: string[] = [];

@@ -91,7 +91,7 @@ describe.each(['websocket', 'sse', 'long-poll'] as const)('%s', (name) => {
   });
 });
 
-test.each(['websocket', 'sse', 'long-poll'] as const)('%s: disconnect() ends the client within its second when the connection dies while it waits', async (name) => {
+test.each(['websocket', 'sse', 'long-poll'] as const)('%s: disconnect() ends the client, rather than hanging, when the connection dies while it waits', async (name) => {
   // Its wait was one of the client's own timers, which a dying transport clears: it never ended.
   const { mock } = env;
   const streams = countingEventSource();
@@ -107,7 +107,7 @@ test.each(['websocket', 'sse', 'long-poll'] as const)('%s: disconnect() ends the
   expect(client.state).toBe('closed');
   // The SSE stream, ended, reopened to get only the 402 and ended again, in a loop, until the 402 on the
   // disconnect ended the client: a leaving client's re-handshake was a no-op (the loop starved jsdom's timers).
-  expect(streams.opened - opened).toBeLessThanOrEqual(1);
+  if (name === 'sse') expect(streams.opened - opened).toBeLessThanOrEqual(1);
 });
 
 describe('advice reconnect none', () => {

@@ -9,7 +9,7 @@ import type { Message } from '../../src/protocol/message.js';
 import { crashServerProcess, publishFrom, startServerProcess, stopServerProcess, type ServerProcess } from '../helpers/cluster-child.js';
 import { startRedis, type RunningRedis } from '../helpers/redis-server.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../helpers/redis-proxy.js';
-import { openStream, sseBatches } from '../server/helpers.js';
+import { handshake, openStream, sseBatches } from '../server/helpers.js';
 
 let redis: RunningRedis;
 let inspect: Redis;
@@ -51,6 +51,11 @@ afterAll(async () => {
   await redis?.stop();
 });
 
+/** Until the client's backlog in Redis is empty: every message acknowledged, so no redelivery can still arrive. */
+async function allAcknowledged(c: CometClient): Promise<void> {
+  await vi.waitFor(async () => expect(await inspect.zcard(`cometkit:c:${c.clientId}:q`)).toBe(0), { timeout: 10_000, interval: 50 });
+}
+
 describe('two server processes sharing Redis behind a round-robin balancer', () => {
   const transports: TransportName[] = ['long-poll', 'websocket', 'sse'];
 
@@ -74,7 +79,7 @@ describe('two server processes sharing Redis behind a round-robin balancer', () 
 
     const expected = [...Array(COUNT).keys(), ...Array(40).keys()];
     await vi.waitFor(() => expect(got.length).toBeGreaterThanOrEqual(expected.length), { timeout: 10_000 });
-    await new Promise((r) => setTimeout(r, 200));
+    await allAcknowledged(subscriber);
     expect(got).toEqual(expected);
     if (transport === 'long-poll') {
       // The balancer really alternated the subscriber's POSTs between the processes.
@@ -98,14 +103,20 @@ describe('two server processes sharing Redis behind a round-robin balancer', () 
     const got: number[] = [];
     await subscriber.subscribe<{ n: number }>(channel, (data) => got.push(data.n)).ready;
     const clientId = subscriber.clientId;
-    // The process that holds the socket or stream (long-polling: the one the last POST went to).
-    const routed = balancer.log.slice(from).filter((e) => e.kind === 'upgrade' || e.url.startsWith('/cometd/') || transport === 'long-poll');
-    const holder = routed.at(-1)!.backend === 0 ? a : b;
-    const survivor = holder === a ? b : a;
-
-    await publishFrom(survivor, channel, 0, 20);
+    await publishFrom(a, channel, 0, 20);
     await vi.waitFor(() => expect(got).toHaveLength(20), { timeout: 10_000 });
 
+    // The process that holds the socket or stream; on long-polling, the held connect, which moves
+    // with every answer: found just before the crash, from the POST the balancer has not had answered.
+    let holder: ServerProcess;
+    if (transport === 'long-poll') {
+      await vi.waitFor(() => expect([...balancer.pending].filter((e) => e.method === 'POST')).toHaveLength(1));
+      holder = [...balancer.pending].find((e) => e.method === 'POST')!.backend === 0 ? a : b;
+    } else {
+      const routed = balancer.log.slice(from).filter((e) => e.kind === 'upgrade' || e.url.startsWith('/cometd/'));
+      holder = routed.at(-1)!.backend === 0 ? a : b;
+    }
+    const survivor = holder === a ? b : a;
     await crashServerProcess(holder);
     // Published while the subscriber has lost its connection: kept in its backlog in Redis.
     await publishFrom(survivor, channel, 20, 40);
@@ -115,13 +126,13 @@ describe('two server processes sharing Redis behind a round-robin balancer', () 
     await publishFrom(restarted, channel, 40, 60);
 
     await vi.waitFor(() => expect(got.length).toBeGreaterThanOrEqual(60), { timeout: 15_000 });
-    await new Promise((r) => setTimeout(r, 200));
+    await allAcknowledged(subscriber);
     expect(got).toEqual([...Array(60).keys()]);
     // The same session throughout: no re-handshake, so nothing fell between two sessions.
     expect(subscriber.clientId).toBe(clientId);
     expect(subscriber.transport).toBe(transport);
     expect(subscriber.state).toBe('connected');
-  });
+  }, 60_000);
 
   it('knows a client handshaken on one process on the other', async () => {
     const [hello] = await post(a.url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], id: '1' }]);
@@ -141,8 +152,7 @@ describe('two server processes sharing Redis behind a round-robin balancer', () 
 
   it("answers a stream's connect on that stream, whichever process the POST reached", async () => {
     // On the POST, the reply would prove nothing about the stream: one that died silently would never be reopened.
-    const [hello] = await post(a.url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['eventsource'], ext: { ack: 'seq' }, id: '1' }]);
-    const clientId = hello!.clientId!;
+    const clientId = await handshake(a.url, { ack: 'seq' }, ['eventsource']);
     const stream = await openStream(`${a.url}/${clientId}`, { accept: 'text/event-stream' });
     onTestFinished(() => stream.destroy());
     expect(await post(b.url, [{ channel: '/meta/connect', clientId, connectionType: 'eventsource', id: '2', ext: { ack: 0 } }])).toEqual([]);

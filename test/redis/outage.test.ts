@@ -68,5 +68,5 @@ describe('a Redis that restarts empty under two server processes', () => {
     await publishFrom(servers[1]!, channel, 10, 20);
     await vi.waitFor(() => expect(got).toHaveLength(20), { timeout: 10_000 });
     expect(got).toEqual([...Array(20).keys()]);
-  });
+  }, 60_000);
 });

@@ -65,7 +65,8 @@ describe('streams', () => {
     const stream = await open(url, clientId);
     await post(url, [{ channel: '/meta/connect', clientId, connectionType: type, id: '1' }]);
     await expect.poll(() => batches(stream.text).flat()).toContainEqual(expect.objectContaining({ id: '1', successful: true }));
-    const [chunks] = [...writes.values()].filter((c) => c[0]?.includes(type === 'eventsource' ? 'text/event-stream' : 'text/html'));
+    const chunks = [...writes.values()].find((c) => c[0]?.includes(type === 'eventsource' ? 'text/event-stream' : 'text/html'));
+    expect(chunks, 'no socket wrote the stream').toBeDefined();
     const header = chunks![0]!;
     expect(header).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(header.indexOf('\r\n\r\n')).toBe(header.length - 4);
