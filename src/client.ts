@@ -12,7 +12,7 @@ import { resolveOptions, type CoreOptions, type ResolvedOptions } from './option
 import { resolvePlatform, type Platform } from './platform.js';
 import { isMeta, isValidChannel, isWildcard, matches } from './protocol/channel.js';
 import { createLink } from './transports/http.js';
-import { messageChars } from './protocol/frame.js';
+import { messageChars, tooLarge } from './protocol/frame.js';
 import { CONNECT, DISCONNECT, HANDSHAKE, SUBSCRIBE, UNSUBSCRIBE, type Advice, type Message, type TransportName } from './protocol/message.js';
 import type { Extension } from './extensions.js';
 import type { Channel, MessageCallback, Subscription } from './subscription.js';
@@ -195,7 +195,8 @@ export class CometClient {
       supportedConnectionTypes: this.#o.transports.map((t) => t.connectionType),
       id: this.#id(),
       // 'seq', not CometD's `true`: a CometD server with its (per-batch) ack extension must not take us for one of its clients.
-      ext: { ack: 'seq' },
+      // maxMessageChars: cometkit's server then sends no frame we would refuse (docs/wire.md).
+      ext: { ack: 'seq', maxMessageChars: this.#o.maxMessageChars },
     });
     if (!message) return this.#handshaken({ channel: HANDSHAKE, error: 'Dropped by an extension' }); // fails it
     const current = () => session === this.#session;
@@ -489,6 +490,9 @@ export class CometClient {
   }
 
   #dispatch(m: Message): void {
+    // A message longer than maxMessageChars, which the server left out (it sends this notice under its seq instead).
+    const chars = m.ext?.tooLarge;
+    if (chars) return this.#events.emit('error', tooLarge(this.#o.maxMessageChars, chars, m));
     this.stats.delivered++;
     this.#events.emit('message', m);
     // Every callback subscribed when the dispatch began runs, even one unsubscribed meanwhile (as with `on()` listeners).

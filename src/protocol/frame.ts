@@ -24,9 +24,13 @@ export function parseFrame(text: string, maxChars: number, bad: (error: CometErr
   return list.filter((m) => typeof m?.channel === 'string' || (bad(new CometError('bad_message', 'Expected messages with a channel', { reply: m })), false));
 }
 
+/** The `too_large` CometError for `chars` characters where at most `maxChars` are accepted. */
+export const tooLarge = (maxChars: number, chars: unknown, reply?: Message) =>
+  new CometError('too_large', `Expected at most ${maxChars} characters but got ${chars}`, { reply });
+
 /** Throw `too_large` when `json` (a frame or one message) is over `maxChars`. */
 export function checkSize(json: string, maxChars: number): void {
-  if (json.length > maxChars) throw new CometError('too_large', `Expected at most ${maxChars} characters but got ${json.length}`);
+  if (json.length > maxChars) throw tooLarge(maxChars, json.length);
 }
 
 /**

@@ -80,7 +80,7 @@ import { deepBase } from './pattern-index.js';
 import { MAX_REMEMBERED_ID, MAX_WILDCARD_DEPTH, type RelayedReply, type SessionInfo, type Store } from './store.js';
 import type { Connection } from './connection.js';
 import { Link, type FlushLimits } from './link.js';
-import { fitsInFrame } from './frame-text.js';
+import { clientFrameChars, fitsInFrame } from './frame-text.js';
 import { Held, Holds } from './holds.js';
 import { defaultClock, defaultRandomId } from './defaults.js';
 
@@ -352,7 +352,8 @@ export class Engine {
     const clientId = this.#randomId();
     // Only our per-message variant: a CometD client's `ack: true` expects per-batch acks (see docs/wire.md).
     const ack = message.ext?.ack === 'seq';
-    await this.#store.createSession(clientId, { ack }, this.#clock.now());
+    const maxChars = clientFrameChars(message.ext?.maxMessageChars);
+    await this.#store.createSession(clientId, maxChars ? { ack, maxChars } : { ack }, this.#clock.now());
     this.#emitter.emit('handshake', { clientId });
     const out: Message = withId(message, {
       channel: HANDSHAKE,
@@ -527,7 +528,7 @@ export class Engine {
 
   #link(clientId: string, session: SessionInfo): Link {
     let link = this.#links.get(clientId);
-    if (!link) this.#links.set(clientId, (link = new Link(clientId, session.ack, session.acked, this.#holds)));
+    if (!link) this.#links.set(clientId, (link = new Link(clientId, session.ack, session.acked, this.#holds, session.maxChars)));
     link.used = this.#clock.now();
     return link;
   }

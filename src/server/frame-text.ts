@@ -55,6 +55,29 @@ const SEQ_EXT = `,"ext":{"seq":${Number.MAX_SAFE_INTEGER}}`.length;
 /** True when `message` fits, alone, in a frame of `chars` characters, for any client (the engine refuses publishes that do not). */
 export const fitsInFrame = (message: Message, chars: number): boolean => messageText(message).length + SEQ_EXT + 2 <= chars;
 
+/** The least `ext.maxMessageChars` taken from a client: below it not even a connect reply and a notice of a left-out message would fit. */
+const MIN_CLIENT_CHARS = 512;
+
+/**
+ * The longest frame a client said in its handshake it accepts (`ext.maxMessageChars`,
+ * cometkit's client sends its `maxMessageChars`), raised to `MIN_CLIENT_CHARS`;
+ * `undefined` when it said nothing usable.
+ */
+export function clientFrameChars(said: unknown): number | undefined {
+  return typeof said === 'number' && Number.isSafeInteger(said) && said > 0 ? Math.max(said, MIN_CLIENT_CHARS) : undefined;
+}
+
+/**
+ * What a client that could not accept `entry` gets in its place: the channel, the
+ * id and how long the message is (`ext.tooLarge`), under the same seq. With the ack
+ * extension the client must see every seq, or it would hold all later messages
+ * waiting for this one, and be sent it again after every reconnect.
+ */
+export function leftOut(entry: BacklogEntry): BacklogEntry {
+  const { channel, id } = entry.message;
+  return { seq: entry.seq, message: { channel, id, ext: { tooLarge: messageText(entry.message).length } } };
+}
+
 /**
  * The texts of the leading entries that fit in one frame of `chars` characters
  * (at least one always goes). A client refuses a frame over its own limit

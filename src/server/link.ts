@@ -1,6 +1,6 @@
 import type { Message } from '../protocol/message.js';
 import type { Connection } from './connection.js';
-import { firstFrame, frameMessages, frameText, messageText } from './frame-text.js';
+import { firstFrame, fitsInFrame, frameMessages, frameText, leftOut, messageText } from './frame-text.js';
 import type { Held, Holds } from './holds.js';
 import type { Store } from './store.js';
 
@@ -36,6 +36,8 @@ export class Link {
     acked: number,
     /** Times out this session's held connects (shared by every link of the engine). */
     readonly holds: Holds,
+    /** The longest frame the client accepts (its handshake's `ext.maxMessageChars`), 0 when it did not say. */
+    readonly maxChars = 0,
   ) {
     this.sent = acked;
     this.acked = acked;
@@ -90,8 +92,12 @@ export class Link {
         const connection = this.connection;
         if (!poll && !connection) continue;
         // A poll's response carries its connect reply too (its text is kept: the response reuses it).
-        const room = poll ? limits.frameChars - messageText(poll.reply).length - 1 : Math.min(limits.frameChars, BATCH_CHARS);
-        const parts = firstFrame(pending, this.ack, room);
+        const reply = poll ? messageText(poll.reply).length + 1 : 0;
+        // A message longer than the client said it accepts goes as a notice under its seq
+        // (only the first entry of a frame can be over: firstFrame stops before any other).
+        if (this.maxChars && !fitsInFrame(pending[0]!.message, this.maxChars - reply)) pending[0] = leftOut(pending[0]!);
+        const limit = Math.min(limits.frameChars, this.maxChars || Infinity) - reply;
+        const parts = firstFrame(pending, this.ack, poll ? limit : Math.min(limit, BATCH_CHARS));
         this.sent = pending[parts.length - 1]!.seq;
         if (poll) this.release(poll, frameMessages(pending, parts, this.ack));
         else if (connection!.sendText) connection!.sendText(frameText(parts));
@@ -112,14 +118,14 @@ export class Link {
 
 /**
  * Most characters of JSON a flush puts in one frame on a connection (WebSocket, stream),
- * unless one message alone is bigger (up to `maxFrameChars`; it then goes alone). A client
- * refuses frames over its own limit (cometkit's `maxMessageChars`), so a burst batched up
- * to `maxFrameChars` (1 MiB) would be refused by a client that lowered its limit, and with
- * ack sent again on every reconnect. With frames of at most 16 KiB, a client that accepts
- * its largest message (and 16 KiB) accepts every frame; on a connection frames follow each
- * other without a round trip, so smaller ones cost nothing. A long-poll response still
- * fills up to `maxFrameChars`: each costs a round trip, and 16 KiB responses cut a burst's
- * throughput to a quarter (bench/run.mjs delivery).
+ * unless one message alone is bigger (up to `maxFrameChars`; it then goes alone). cometkit's
+ * client announces its limit and is never sent more (see `Link.maxChars`), but a client that
+ * does not (another SDK with a limit of its own) would refuse a burst batched up to
+ * `maxFrameChars` (1 MiB), and with ack be sent it again on every reconnect. With frames of at
+ * most 16 KiB, a client that accepts its largest message (and 16 KiB) accepts every frame; on
+ * a connection frames follow each other without a round trip, so smaller ones cost nothing. A
+ * long-poll response still fills up to the limit: each costs a round trip, and 16 KiB
+ * responses cut a burst's throughput to a quarter (bench/run.mjs delivery).
  */
 export const BATCH_CHARS = 16 * 1024;
 

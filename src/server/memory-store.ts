@@ -24,6 +24,7 @@ class ClientState implements SessionInfo {
   constructor(
     readonly ack: boolean,
     now: number,
+    readonly maxChars?: number,
   ) {
     this.lastSeen = now;
   }
@@ -39,15 +40,15 @@ export class MemoryStore implements Store {
   #byPattern = new PatternIndex();
   #listeners = new Set<(clientId: string) => void>();
 
-  async createSession(clientId: string, options: { ack: boolean }, now: number): Promise<void> {
-    this.#clients.set(clientId, new ClientState(options.ack, now));
+  async createSession(clientId: string, options: { ack: boolean; maxChars?: number }, now: number): Promise<void> {
+    this.#clients.set(clientId, new ClientState(options.ack, now, options.maxChars));
   }
 
   async touch(clientId: string, now: number): Promise<SessionInfo | null> {
     const client = this.#clients.get(clientId);
     if (!client) return null;
     client.lastSeen = now;
-    return { ack: client.ack, acked: client.acked };
+    return { ack: client.ack, acked: client.acked, maxChars: client.maxChars };
   }
 
   async destroySession(clientId: string): Promise<string[] | null> {

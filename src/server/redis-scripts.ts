@@ -6,7 +6,9 @@
  * and a write.
  *
  * Key layout (P = the store's prefix, `cometkit:` by default; see redis-store.ts):
- *   P c:<id>:s     hash   ack (0|1), acked, seq (last seq handed out), seen (last sign of life, ms)
+ *   P c:<id>:s     hash   ack (0|1), acked, seq (last seq handed out), seen (last sign of life, ms),
+ *                         max (the longest frame the client accepts, 0 unknown; absent in sessions
+ *                         an older version created, read as 0)
  *   P c:<id>:subs  set    the client's subscription patterns
  *   P c:<id>:q     zset   the backlog: score seq, member "<seq>:<body>" (the seq makes members unique)
  *   P m:<body>     hash   one delivery, shared by every backlog that holds it: j (its JSON), n (how
@@ -35,10 +37,10 @@
  * implemented.
  */
 
-/** KEYS s, clients · ARGV ack, now, ttl, id */
+/** KEYS s, clients · ARGV ack, now, ttl, id, max */
 export const CREATE = `
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'ack', ARGV[1], 'acked', 0, 'seq', 0, 'seen', ARGV[2])
+redis.call('HSET', KEYS[1], 'ack', ARGV[1], 'acked', 0, 'seq', 0, 'seen', ARGV[2], 'max', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 return 1`;
@@ -57,14 +59,14 @@ local function body(member)
 end
 `;
 
-/** KEYS s, subs, q, ids, clients · ARGV now, ttl, id → nil or {ack, acked} */
+/** KEYS s, subs, q, ids, clients · ARGV now, ttl, id → nil or {ack, acked, max} */
 export const TOUCH = `
-local v = redis.call('HMGET', KEYS[1], 'ack', 'acked')
+local v = redis.call('HMGET', KEYS[1], 'ack', 'acked', 'max')
 if not v[1] then return nil end
 redis.call('HSET', KEYS[1], 'seen', ARGV[1])
 for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
 redis.call('ZADD', KEYS[5], ARGV[1], ARGV[3])
-return {tonumber(v[1]), tonumber(v[2])}`;
+return {tonumber(v[1]), tonumber(v[2]), tonumber(v[3] or 0)}`;
 
 /**
  * Drop one backlog entry's reference to its body (`prefix` names body keys), deleting the body

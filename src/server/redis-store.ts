@@ -118,13 +118,13 @@ export class RedisStore implements Store {
     await this.#ready;
   }
 
-  async createSession(clientId: string, options: { ack: boolean }, now: number): Promise<void> {
-    await this.#run(lua.CREATE, [this.#key(clientId, 's'), this.#clients], [options.ack ? 1 : 0, now, this.#ttl, clientId]);
+  async createSession(clientId: string, options: { ack: boolean; maxChars?: number }, now: number): Promise<void> {
+    await this.#run(lua.CREATE, [this.#key(clientId, 's'), this.#clients], [options.ack ? 1 : 0, now, this.#ttl, clientId, options.maxChars ?? 0]);
   }
 
   async touch(clientId: string, now: number): Promise<SessionInfo | null> {
-    const r = (await this.#run(lua.TOUCH, this.#clientKeys(clientId), [now, this.#ttl, clientId])) as [number, number] | null;
-    return r ? { ack: r[0] === 1, acked: Number(r[1]) } : null;
+    const r = (await this.#run(lua.TOUCH, this.#clientKeys(clientId), [now, this.#ttl, clientId])) as [number, number, number] | null;
+    return r ? { ack: r[0] === 1, acked: Number(r[1]), maxChars: Number(r[2]) || undefined } : null;
   }
 
   async destroySession(clientId: string): Promise<string[] | null> {

@@ -32,8 +32,11 @@ export const MAX_REMEMBERED_ID = 128;
  * transaction.
  */
 export interface Store {
-  /** Create a session; `ack` says whether the client asked for the `ack` extension. */
-  createSession(clientId: string, options: { ack: boolean }, now: number): Promise<void>;
+  /**
+   * Create a session; `ack` says whether the client asked for the `ack` extension,
+   * `maxChars` the longest frame it said it accepts (omitted: it did not say).
+   */
+  createSession(clientId: string, options: { ack: boolean; maxChars?: number }, now: number): Promise<void>;
   /** The session, with its last-seen time set to `now`; `null` for an unknown client. */
   touch(clientId: string, now: number): Promise<SessionInfo | null>;
   /** Delete a session and its backlog; resolves with the patterns it was subscribed to, or `null` if unknown. */
@@ -103,6 +106,13 @@ export interface SessionInfo {
   ack: boolean;
   /** Highest seq the client has acknowledged (0 at first). */
   acked: number;
+  /**
+   * The longest frame, in characters, the client said it accepts (cometkit's client
+   * announces its `maxMessageChars` in the handshake's `ext.maxMessageChars`); absent
+   * when it did not say. A store that does not keep it only loses that courtesy:
+   * such clients are sent frames up to `maxFrameChars`.
+   */
+  maxChars?: number;
 }
 
 /** One delivered message and the seq it was given for one client. */

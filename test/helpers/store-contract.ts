@@ -41,6 +41,14 @@ export function storeContract(make: () => Store): void {
     expect(await s.subscribers('/a/b')).toEqual(['c1']);
   });
 
+  it("keeps the longest frame a session's client accepts (none when it did not say)", async () => {
+    const s = make();
+    await s.createSession('said', { ack: true, maxChars: 20_000 }, 0);
+    await s.createSession('silent', { ack: false }, 0);
+    expect(await s.touch('said', 1)).toMatchObject({ ack: true, maxChars: 20_000 });
+    expect((await s.touch('silent', 1))?.maxChars).toBeUndefined();
+  });
+
   it('finds subscriptions made after a channel was looked up, and forgets ended ones', async () => {
     const s = make();
     await s.createSession('c1', { ack: false }, 0);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createClient, type CometClient, type TransportName } from '../../src/index.js';
+import { createClient, type CometClient, type CometError, type TransportName } from '../../src/index.js';
 import { startServer, type RunningServer } from '../helpers/reference-server.js';
 
 let server: RunningServer;
@@ -28,11 +28,10 @@ describe.each(['long-poll', 'websocket', 'sse'] as TransportName[])('%s under a 
 });
 
 describe.each(['long-poll', 'websocket', 'sse'] as TransportName[])('%s behind by more than a frame', (transport) => {
-  // 20,000: a client that lowered its limit. On a connection the server's frames stay within 16 KiB
-  // (BATCH_CHARS in src/server/link.ts); batched up to its 1 MiB maxFrameChars, this client refused
-  // them for ever. A long-poll response still fills up to maxFrameChars (a round trip each).
+  // 20,000: a client that lowered its limit, which it announces in its handshake (ext.maxMessageChars).
+  // Batched up to the server's 1 MiB maxFrameChars, this client refused the frames for ever.
   const limits = [{ limit: 'the default maxMessageChars', maxMessageChars: undefined }, { limit: 'maxMessageChars 20,000', maxMessageChars: 20_000 }];
-  it.each(transport === 'long-poll' ? limits.slice(0, 1) : limits)('catches up on a backlog larger than the client accepts in one frame, losing nothing ($limit)', async ({ maxMessageChars }) => {
+  it.each(limits)('catches up on a backlog larger than the client accepts in one frame, losing nothing ($limit)', async ({ maxMessageChars }) => {
     server = await startServer({ timeout: 30_000, backlog: 10_000 });
     client = createClient({ url: server.url, transports: [transport], rememberTransport: false, maxMessageChars });
     const errors: string[] = [];
@@ -46,8 +45,24 @@ describe.each(['long-poll', 'websocket', 'sse'] as TransportName[])('%s behind b
     expect(got).toEqual([...Array(3000).keys()]);
     expect(errors).toEqual([]);
   });
-});
 
+  it('reports a message longer than maxMessageChars (too_large, with its channel and id) and delivers the ones after it', async () => {
+    server = await startServer({ timeout: 30_000 });
+    client = createClient({ url: server.url, transports: [transport], rememberTransport: false, maxMessageChars: 20_000 });
+    const errors: CometError[] = [];
+    client.on('error', (e) => errors.push(e));
+    const got: unknown[] = [];
+    await client.subscribe('/big', (data) => got.push(data)).ready;
+    await server.comet.publish('/big', 'before');
+    await server.comet.publish('/big', 'x'.repeat(30_000));
+    await server.comet.publish('/big', 'after');
+    await vi.waitFor(() => expect(got).toEqual(['before', 'after']));
+    expect(errors).toEqual([expect.objectContaining({ code: 'too_large', reply: expect.objectContaining({ channel: '/big', id: expect.any(String) }) })]);
+    expect(errors[0]!.message).toMatch(/^Expected at most 20000 characters but got 300\d\d$/);
+    expect(client.transport).toBe(transport);
+    expect(client.stats.delivered).toBe(2);
+  });
+});
 
 describe.each(['long-poll', 'websocket'] as TransportName[])('%s sending big messages', (transport) => {
   /** A client subscribed to `/big`, on a fresh server; `states` are its state changes. */

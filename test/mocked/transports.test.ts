@@ -22,7 +22,7 @@ describe.each(Object.keys(CONNECTION_TYPE) as Array<keyof typeof CONNECTION_TYPE
     expect(transports).toEqual([name]);
     expect(client.clientId).toEqual(expect.any(String));
     expect(received(mock, '/meta/handshake')).toEqual([
-      expect.objectContaining({ supportedConnectionTypes: [CONNECTION_TYPE[name]], ext: { ack: 'seq' } }),
+      expect.objectContaining({ supportedConnectionTypes: [CONNECTION_TYPE[name]], ext: { ack: 'seq', maxMessageChars: 1 << 20 } }),
     ]);
     expect(new Set(connectTypes(mock))).toEqual(new Set([CONNECTION_TYPE[name]]));
 

@@ -89,3 +89,79 @@ describe('frames the server writes', () => {
     expect(deliveries(body).map((m) => m.data)).toEqual(['fine']);
   });
 });
+
+describe("frames for a client that announced its limit (the handshake's ext.maxMessageChars)", () => {
+  const SAID = 2_000;
+
+  /** A subscriber of `/feed` that announced `SAID` (with or without ack), and three publishes: small, too long, small. */
+  async function announced(ext: Record<string, unknown>) {
+    const running = await start({ timeout: 5_000, backlog: 1_000 });
+    const clientId = await handshake(running.url, { maxMessageChars: SAID, ...ext });
+    await subscribe(running.url, clientId, '/feed');
+    await connect(running.url, clientId, { ack: 0 });
+    await running.comet.publish('/feed', 'before');
+    await running.comet.publish('/feed', 'x'.repeat(5_000));
+    await running.comet.publish('/feed', 'after');
+    return { ...running, clientId };
+  }
+
+  it('replace a message longer than that with a notice under its seq, so an ack client misses no seq (long-poll)', async () => {
+    const { url, clientId } = await announced({ ack: 'seq' });
+    const got: Message[] = [];
+    for (let i = 0; got.length < 3 && i < 10; i++) {
+      const { text, body } = await post(url, [{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: `c${i}`, ext: { ack: got.at(-1)?.ext?.seq ?? 0 } }]);
+      expect(text.length).toBeLessThanOrEqual(SAID);
+      got.push(...deliveries(body));
+    }
+    expect(got.map((m) => m.data)).toEqual(['before', undefined, 'after']);
+    expect(got.map((m) => m.ext?.seq)).toEqual([1, 2, 3]);
+    expect(got[1]).toEqual({ channel: '/feed', id: expect.any(String), ext: { seq: 2, tooLarge: JSON.stringify({ channel: '/feed', data: 'x'.repeat(5_000), id: got[1]!.id }).length } });
+  });
+
+  it('do the same on a WebSocket, and batch a backlog within that limit, not 16 KiB', async () => {
+    const { url, clientId, comet } = await announced({ ack: 'seq' });
+    for (let n = 0; n < 100; n++) await comet.publish('/feed', { n, text: 'x'.repeat(60) });
+    const socket = await openSocket(url);
+    socket.send([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: 'c', ext: { ack: 0 } }]);
+    await vi.waitFor(() => expect(socket.batches.flatMap(deliveries)).toHaveLength(103));
+    const got = socket.batches.flatMap(deliveries);
+    expect(got.map((m) => m.ext?.seq)).toEqual([...Array(103).keys()].map((i) => i + 1));
+    expect(got[1]).toMatchObject({ channel: '/feed', ext: { seq: 2, tooLarge: expect.any(Number) } });
+    expect(got[1]).not.toHaveProperty('data');
+    for (const text of socket.texts) expect(text.length).toBeLessThanOrEqual(SAID);
+    // ~100 characters each: 100 of them take several frames of 2,000, where 16 KiB would have taken one.
+    expect(socket.batches.filter((b) => deliveries(b).length).length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('send the notice without a seq to a client without ack', async () => {
+    const { url, clientId } = await announced({});
+    const got: Message[] = [];
+    for (let i = 0; got.length < 3 && i < 10; i++) got.push(...deliveries((await connect(url, clientId)).body));
+    expect(got).toEqual([
+      { channel: '/feed', data: 'before', id: expect.any(String) },
+      { channel: '/feed', id: expect.any(String), ext: { tooLarge: expect.any(Number) } },
+      { channel: '/feed', data: 'after', id: expect.any(String) },
+    ]);
+  });
+
+  it('ignore a limit that is not a positive integer, and raise a tiny one to 512', async () => {
+    const running = await start({ timeout: 5_000 });
+    const text = 'x'.repeat(1_500);
+    for (const said of ['2000', -1, 1.5, 0]) {
+      const clientId = await handshake(running.url, { maxMessageChars: said });
+      await subscribe(running.url, clientId, '/feed');
+      await connect(running.url, clientId);
+      await running.comet.publish('/feed', text);
+      expect(deliveries((await connect(running.url, clientId)).body).map((m) => m.data)).toEqual([text]);
+    }
+    const tiny = await handshake(running.url, { maxMessageChars: 10 });
+    await subscribe(running.url, tiny, '/feed');
+    await connect(running.url, tiny);
+    // Under 512 with the connect reply in the same response (~140 characters); 10 would have left it out.
+    await running.comet.publish('/feed', 'x'.repeat(200));
+    await running.comet.publish('/feed', text);
+    const got: Message[] = [];
+    for (let i = 0; got.length < 2 && i < 10; i++) got.push(...deliveries((await connect(running.url, tiny)).body));
+    expect(got.map((m) => (m.data as string | undefined)?.length ?? 'left out')).toEqual([200, 'left out']);
+  });
+});

@@ -169,6 +169,18 @@ describe('client delivery', () => {
     expect(client.stats).toEqual({ delivered: 6, duplicates: 2 });
   });
 
+  it("reports a message the server left out as too long (its notice under the seq: too_large), and goes on in seq order", async () => {
+    const { client, errors, got, sub, ws } = await connected([], 50_000);
+    await sub('/a', 'a').ready;
+    const notice = { channel: '/a', id: 'big', ext: { seq: 2, tooLarge: 60_000 } };
+    ws.onmessage!({ data: JSON.stringify([{ channel: '/a', data: 1, ext: { seq: 1 } }, { channel: '/a', data: 3, ext: { seq: 3 } }]) });
+    expect(got).toEqual(['a:1']); // 3 waits for 2
+    ws.onmessage!({ data: JSON.stringify([notice]) });
+    expect(got).toEqual(['a:1', 'a:3']);
+    expect(errors).toEqual([expect.objectContaining({ code: 'too_large', message: 'Expected at most 50000 characters but got 60000', reply: notice })]);
+    expect(client.stats).toEqual({ delivered: 2, duplicates: 0 });
+  });
+
   it('passes deliveries through incoming extensions, which may change or drop them', async () => {
     const seen: string[] = [];
     const { got, sub, deliver } = await connected([
