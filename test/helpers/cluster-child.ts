@@ -1,12 +1,14 @@
 /**
  * One reference-server process of the Redis cluster tests (test/redis/fixtures/server.ts,
- * run through the TypeScript loader): started on a free port or on `port` (to
- * restart a process where the balancer expects it), stopped gracefully through
- * stdin, or killed as a crash would.
+ * run through the TypeScript loader): started on a free port, restarted on its
+ * old port (where the balancer expects it), stopped gracefully through stdin, or
+ * killed as a crash would.
  * @example
  * const a = await startServerProcess(redis.url);
  * await publishFrom(a, '/x', 0, 10);          // server-side publishes {n: 0..9}
- * await stopServerProcess(a);
+ * await crashServerProcess(a);
+ * const again = await restartServerProcess(a); // same port, Redis and sessionTimeout
+ * await stopServerProcess(again);
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -21,14 +23,26 @@ export interface ServerProcess {
   process: ChildProcessWithoutNullStreams;
   /** Lines printed after the origin. */
   lines: string[];
+  /** What it was started with, to restart it alike. */
+  redisUrl: string;
+  options: ServerProcessOptions;
+}
+
+export interface ServerProcessOptions {
+  /** @default 0: any free port */
+  port?: number;
+  /** The server's `sessionTimeout` (its `timeout`, the hold, is 1 s). @default 4000 */
+  sessionTimeout?: number;
 }
 
 const REGISTER = fileURLToPath(new URL('../server/fixtures/register-ts.mjs', import.meta.url));
 const SERVER = fileURLToPath(new URL('../redis/fixtures/server.ts', import.meta.url));
 
 /** Start a server process sharing `redisUrl`; resolves once it listens. */
-export function startServerProcess(redisUrl: string, port = 0): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', REGISTER, SERVER, redisUrl, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+export function startServerProcess(redisUrl: string, options: ServerProcessOptions = {}): Promise<ServerProcess> {
+  const { port = 0, sessionTimeout = 4_000 } = options;
+  const args = ['--import', REGISTER, SERVER, redisUrl, String(port), String(sessionTimeout)];
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += String(d)));
   return new Promise((resolve, reject) => {
@@ -42,10 +56,18 @@ export function startServerProcess(redisUrl: string, port = 0): Promise<ServerPr
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
         if (started) started.lines.push(line);
-        else resolve((started = { origin: line, url: `${line}/cometd`, port: Number(new URL(line).port), process: child, lines: [] }));
+        else {
+          const listening = Number(new URL(line).port);
+          resolve((started = { origin: line, url: `${line}/cometd`, port: listening, process: child, lines: [], redisUrl, options }));
+        }
       }
     });
   });
+}
+
+/** Start `old` (stopped or crashed) again: on its port, with its Redis and options. */
+export function restartServerProcess(old: ServerProcess): Promise<ServerProcess> {
+  return startServerProcess(old.redisUrl, { ...old.options, port: old.port });
 }
 
 /** Close the process's Comet server and let it exit (killed after 5 s). */

@@ -2,57 +2,30 @@
 // Two reference-server processes sharing one real Redis (`createServer({ redis })`)
 // behind a round-robin load balancer that alternates per request: the SDK must
 // not notice that its connects, acks and streams land on different processes.
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { createClient, type ClientOptions, type CometClient, type TransportName } from '../../src/index.js';
+import type { Redis } from 'ioredis';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import type { CometClient, TransportName } from '../../src/index.js';
 import type { Message } from '../../src/protocol/message.js';
-import { crashServerProcess, publishFrom, startServerProcess, stopServerProcess, type ServerProcess } from '../helpers/cluster-child.js';
-import { startRedis, type RunningRedis } from '../helpers/redis-server.js';
-import { startRoundRobinProxy, type RoundRobinProxy } from '../helpers/redis-proxy.js';
+import { crashServerProcess, publishFrom, restartServerProcess } from '../helpers/cluster-child.js';
+import { useRedisCluster } from '../helpers/redis-cluster.js';
 import { handshake, openStream, sseBatches } from '../server/helpers.js';
 
-let redis: RunningRedis;
-let inspect: Redis;
-let a: ServerProcess;
-let b: ServerProcess;
-let proxy: RoundRobinProxy;
-/** The same balancer, but a backend's death leaves the client's connections open and silent. */
-let halfOpenProxy: RoundRobinProxy;
-const clients: CometClient[] = [];
+const cluster = useRedisCluster();
+/**
+ * The same (a Redis and two processes of their own), but when a backend dies its balancer leaves
+ * the client's connections open and silent. These servers keep an idle session 20 s, not 4 s:
+ * noticing the silence takes the client a hold and a connectTimeout (2 s) before it reconnects,
+ * which left a session of 4 s about 1 s of slack on a loaded machine.
+ */
+const silent = useRedisCluster({ halfOpen: true, sessionTimeout: 20_000 });
 
 async function post(url: string, body: Message[]): Promise<Message[]> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return (await res.json()) as Message[];
 }
 
-function client(url: string, transport: TransportName, options: Partial<ClientOptions> = {}): CometClient {
-  const c = createClient({ url, transports: [transport], rememberTransport: false, ...options });
-  clients.push(c);
-  return c;
-}
-
-beforeAll(async () => {
-  redis = await startRedis();
-  inspect = new Redis(redis.url);
-  [a, b] = await Promise.all([startServerProcess(redis.url), startServerProcess(redis.url)]);
-  proxy = await startRoundRobinProxy([a.origin, b.origin]);
-  halfOpenProxy = await startRoundRobinProxy([a.origin, b.origin], { halfOpen: true });
-});
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.disconnect().catch(() => {})));
-});
-
-afterAll(async () => {
-  await proxy?.close();
-  await halfOpenProxy?.close();
-  await Promise.all([stopServerProcess(a), stopServerProcess(b)]);
-  inspect?.disconnect();
-  await redis?.stop();
-});
-
 /** Until the client's backlog in Redis is empty: every message acknowledged, so no redelivery can still arrive. */
-async function allAcknowledged(c: CometClient): Promise<void> {
+async function allAcknowledged(inspect: Redis, c: CometClient): Promise<void> {
   await vi.waitFor(async () => expect(await inspect.zcard(`cometkit:c:${c.clientId}:q`)).toBe(0), { timeout: 10_000, interval: 50 });
 }
 
@@ -60,8 +33,9 @@ describe('two server processes sharing Redis behind a round-robin balancer', () 
   const transports: TransportName[] = ['long-poll', 'websocket', 'sse'];
 
   it.each(transports)('delivers every message once and in order over %s from a publisher on the other process', async (transport) => {
+    const { proxy, servers } = cluster;
     const channel = `/cluster/${transport.replace('-', '')}`;
-    const subscriber = client(`${proxy.origin}/cometd`, transport);
+    const subscriber = cluster.client(`${proxy.origin}/cometd`, transport);
     const from = proxy.log.length;
     const got: number[] = [];
     await subscriber.subscribe<{ n: number }>(channel, (data) => got.push(data.n)).ready;
@@ -69,8 +43,8 @@ describe('two server processes sharing Redis behind a round-robin balancer', () 
 
     // Publish from the process that does not hold the subscriber's socket or stream.
     const attached = proxy.log.slice(from).find((e) => e.kind === 'upgrade' || (e.method === 'GET' && e.url.startsWith('/cometd/')));
-    const other = attached?.backend === 1 ? a : b;
-    const publisher = client(other.url, 'long-poll');
+    const other = servers[attached?.backend === 1 ? 0 : 1]!;
+    const publisher = cluster.client(other.url, 'long-poll');
     await publisher.connect();
     const COUNT = 60;
     for (let n = 0; n < COUNT; n++) await publisher.publish(channel, { n });
@@ -79,7 +53,7 @@ describe('two server processes sharing Redis behind a round-robin balancer', () 
 
     const expected = [...Array(COUNT).keys(), ...Array(40).keys()];
     await vi.waitFor(() => expect(got.length).toBeGreaterThanOrEqual(expected.length), { timeout: 10_000 });
-    await allAcknowledged(subscriber);
+    await allAcknowledged(cluster.inspect, subscriber);
     expect(got).toEqual(expected);
     if (transport === 'long-poll') {
       // The balancer really alternated the subscriber's POSTs between the processes.
@@ -94,39 +68,37 @@ describe('two server processes sharing Redis behind a round-robin balancer', () 
   ]);
 
   it.each(failures)('loses nothing over %s when the process holding the connection crashes (%s) and comes back', async (transport, _how, halfOpen) => {
-    const balancer = halfOpen ? halfOpenProxy : proxy;
+    const pair = halfOpen ? silent : cluster;
+    const { proxy: balancer, servers } = pair;
     const channel = `/failover/${transport.replace('-', '')}/${halfOpen}`;
     // A silent connection is noticed by a connect that gets no reply: within the hold (1 s) and
-    // connectTimeout, well within the servers' sessionTimeout (4 s), or the session would be gone.
-    const subscriber = client(`${balancer.origin}/cometd`, transport, { connectTimeout: 1_000 });
+    // connectTimeout, well within the silent pair's sessionTimeout (20 s), or the session would be gone.
+    const subscriber = pair.client(`${balancer.origin}/cometd`, transport, { connectTimeout: 1_000 });
     const from = balancer.log.length;
     const got: number[] = [];
     await subscriber.subscribe<{ n: number }>(channel, (data) => got.push(data.n)).ready;
     const clientId = subscriber.clientId;
-    await publishFrom(a, channel, 0, 20);
+    await publishFrom(servers[0]!, channel, 0, 20);
     await vi.waitFor(() => expect(got).toHaveLength(20), { timeout: 10_000 });
 
     // The process that holds the socket or stream; on long-polling, the held connect, which moves
     // with every answer: found just before the crash, from the POST the balancer has not had answered.
-    let holder: ServerProcess;
+    let holder: number;
     if (transport === 'long-poll') {
       await vi.waitFor(() => expect([...balancer.pending].filter((e) => e.method === 'POST')).toHaveLength(1));
-      holder = [...balancer.pending].find((e) => e.method === 'POST')!.backend === 0 ? a : b;
+      holder = [...balancer.pending].find((e) => e.method === 'POST')!.backend;
     } else {
       const routed = balancer.log.slice(from).filter((e) => e.kind === 'upgrade' || e.url.startsWith('/cometd/'));
-      holder = routed.at(-1)!.backend === 0 ? a : b;
+      holder = routed.at(-1)!.backend;
     }
-    const survivor = holder === a ? b : a;
-    await crashServerProcess(holder);
+    await crashServerProcess(servers[holder]!);
     // Published while the subscriber has lost its connection: kept in its backlog in Redis.
-    await publishFrom(survivor, channel, 20, 40);
-    const restarted = await startServerProcess(redis.url, holder.port);
-    if (holder === a) a = restarted;
-    else b = restarted;
-    await publishFrom(restarted, channel, 40, 60);
+    await publishFrom(servers[1 - holder]!, channel, 20, 40);
+    servers[holder] = await restartServerProcess(servers[holder]!);
+    await publishFrom(servers[holder]!, channel, 40, 60);
 
     await vi.waitFor(() => expect(got.length).toBeGreaterThanOrEqual(60), { timeout: 15_000 });
-    await allAcknowledged(subscriber);
+    await allAcknowledged(pair.inspect, subscriber);
     expect(got).toEqual([...Array(60).keys()]);
     // The same session throughout: no re-handshake, so nothing fell between two sessions.
     expect(subscriber.clientId).toBe(clientId);
@@ -135,6 +107,7 @@ describe('two server processes sharing Redis behind a round-robin balancer', () 
   }, 60_000);
 
   it('knows a client handshaken on one process on the other', async () => {
+    const [a, b] = cluster.servers;
     const [hello] = await post(a.url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], id: '1' }]);
     const clientId = hello!.clientId!;
     const replies = await post(b.url, [
@@ -151,6 +124,7 @@ describe('two server processes sharing Redis behind a round-robin balancer', () 
   });
 
   it("answers a stream's connect on that stream, whichever process the POST reached", async () => {
+    const [a, b] = cluster.servers;
     // On the POST, the reply would prove nothing about the stream: one that died silently would never be reopened.
     const clientId = await handshake(a.url, { ack: 'seq' }, ['eventsource']);
     const stream = await openStream(`${a.url}/${clientId}`, { accept: 'text/event-stream' });
@@ -160,6 +134,7 @@ describe('two server processes sharing Redis behind a round-robin balancer', () 
   });
 
   it('removes an abandoned session and all its keys once it expires', async () => {
+    const { inspect, servers: [a, b] } = cluster;
     const [hello] = await post(a.url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], ext: { ack: 'seq' }, id: '1' }]);
     const clientId = hello!.clientId!;
     await post(b.url, [{ channel: '/meta/subscribe', clientId, subscription: '/expiry/*', id: '2' }]);

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, v
 import { createServer, RedisStore, type RedisStoreOptions } from '../../src/server/index.js';
 import { ENQUEUE_CHUNK } from '../../src/server/redis-store.js';
 import { MAX_WILDCARD_DEPTH } from '../../src/server/store.js';
+import { deepChannel, depthOf } from '../helpers/deep-channel.js';
 import { startRedis, type RunningRedis } from '../helpers/redis-server.js';
 import { startTcpGate } from '../helpers/tcp-gate.js';
 import { message, storeContract } from '../helpers/store-contract.js';
@@ -199,19 +200,18 @@ describe('RedisStore', () => {
   it('looks a deep channel up by sending Redis the channel, not a key per segment, down to MAX_WILDCARD_DEPTH', async () => {
     const s = fresh();
     await s.createSession('c', { ack: false }, 0);
-    // The longest valid channel, in as many segments as fit (~250).
-    const segments: string[] = [];
-    while (`/${[...segments, `s${segments.length}`].join('/')}`.length <= 1024) segments.push(`s${segments.length}`);
-    const channel = `/${segments.join('/')}`;
-    await s.subscribe('c', `/${segments.slice(0, MAX_WILDCARD_DEPTH).join('/')}/**`);
+    // The longest valid channel `/s0/s1/…`, in as many segments as fit (~250); `shallow`, its first MAX_WILDCARD_DEPTH.
+    const channel = deepChannel();
+    const shallow = deepChannel({ depth: MAX_WILDCARD_DEPTH });
+    await s.subscribe('c', `${shallow}/**`);
     await s.createSession('d', { ack: false }, 0);
-    await s.subscribe('d', `/${segments.slice(0, -1).join('/')}/*`);
+    await s.subscribe('d', `${deepChannel({ depth: depthOf(channel) - 1 })}/*`);
     const before = Number(/total_net_input_bytes:(\d+)/.exec(await inspect.info('stats'))![1]);
     expect((await s.subscribers(channel)).sort()).toEqual(['c', 'd']);
     const sent = Number(/total_net_input_bytes:(\d+)/.exec(await inspect.info('stats'))![1]) - before;
     // A key per segment was ~250 keys averaging ~500 characters here: ~130 KB.
     expect(sent).toBeLessThan(8 * channel.length);
-    expect(await s.subscribers(`/${segments.slice(0, MAX_WILDCARD_DEPTH).join('/')}`)).toEqual([]);
+    expect(await s.subscribers(shallow)).toEqual([]);
   });
 
   it("relays a connect reply to every other store's watchers, not its own, and ignores what is not a relay", async () => {

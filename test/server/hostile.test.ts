@@ -1,6 +1,7 @@
 // @vitest-environment node
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { deepChannel } from '../helpers/deep-channel.js';
 import { watchEscapes } from '../hostile/escapes.js';
 import { MAX_REMEMBERED_ID, MAX_WILDCARD_DEPTH, RECENT_IDS } from '../../src/server/store.js';
 import { closeAll, connect, handshake, post, start, subscribe } from './helpers.js';
@@ -130,7 +131,7 @@ describe('hostile input', () => {
   it('refuses a /** wildcard after more than MAX_WILDCARD_DEPTH segments, and still delivers deep channels to shallower ones', async () => {
     const { url, comet } = await start();
     const clientId = await handshake(url, { ack: 'seq' });
-    const path = (n: number) => Array.from({ length: n }, (_, i) => `/s${i}`).join('');
+    const path = (depth: number) => deepChannel({ depth }); // `/s0/s1/…`
     const tooDeep = `${path(MAX_WILDCARD_DEPTH + 1)}/**`;
     const { body } = await post(url, [{ channel: '/meta/subscribe', clientId, subscription: tooDeep, id: '1' }]);
     // The pattern echoed is cut at 200 characters, as every echoed argument.
