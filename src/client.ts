@@ -64,6 +64,8 @@ export class CometClient {
   #clientId: string | null = null;
   #serverTypes: string[] | undefined;
   #advice: Advice = {};
+  /** How long the last handshake took (ms): the network's round trip, as far as we know it. */
+  #rtt = 0;
   #ack = false;
   #lastSeq = 0;
   #held = new Map<number, Message>();
@@ -204,12 +206,14 @@ export class CometClient {
     const fail = (error: CometError) => current() && this.#retry(error);
     // A server that accepts the request and never answers must not hold us in `connecting`.
     const timer = this.#platform.setTimeout(() => fail(new CometError('timeout', 'No handshake reply')), this.#o.connectTimeout);
+    const sent = this.#platform.now();
     const http = (this.#handshaking = createLink(
       this.#host.context(),
       {
         onOpen: noop,
         onMessages: (messages) => {
           http.close();
+          this.#rtt = this.#platform.now() - sent;
           if (current()) this.#handshaken(messages.map((m) => this.#ext(m, 'incoming')).find((m) => m?.channel === HANDSHAKE));
         },
         onError: fail,
@@ -259,7 +263,8 @@ export class CometClient {
         setTimeout: this.#platform.setTimeout,
         clearTimeout: this.#platform.clearTimeout,
       },
-      this.#o.fallbackDelay,
+      // A WebSocket takes a few round trips (TCP, TLS, upgrade, connect): past 6 it is likely stuck (RFC 8305 bounds it too).
+      this.#o.fallbackDelay ?? Math.min(1000, Math.max(250, 6 * this.#rtt)),
     )).begin();
   }
 

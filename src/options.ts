@@ -11,8 +11,9 @@ export interface CoreOptions {
   url: string | URL;
   /** Transports to use, most preferred first. */
   transports: readonly TransportFactory[];
-  /** How long a transport may take to connect before the next one is started
-   * in parallel (staggered race, as in Happy Eyeballs). @default 1000 */
+  /** How long (ms) a transport may take to connect before the next one is started
+   * in parallel (staggered race, as in Happy Eyeballs). By default it follows the
+   * network: 6 × the handshake's round trip, at least 250 and at most 1000. */
   fallbackDelay?: number;
   /** A transport that has not completed a `/meta/connect` round trip within this
    * time is abandoned, even if it opened. Also the grace added to a held connect. @default 8000 */
@@ -37,15 +38,16 @@ export interface CoreOptions {
 }
 
 /** {@link CoreOptions} with every default filled in. */
-export type ResolvedOptions = Required<Omit<CoreOptions, 'url' | 'reconnect' | 'platform'>> & {
+export type ResolvedOptions = Required<Omit<CoreOptions, 'url' | 'reconnect' | 'platform' | 'fallbackDelay'>> & {
+  /** Unset: it follows the handshake's round trip. */
+  fallbackDelay?: number;
   url: URL;
   reconnect: BackoffOptions;
   platform: Partial<Platform>;
 };
 
 /** The defaults. */
-export const DEFAULTS: Readonly<Omit<ResolvedOptions, 'url' | 'transports' | 'extensions' | 'headers' | 'platform'>> = {
-  fallbackDelay: 1000,
+export const DEFAULTS: Readonly<Omit<ResolvedOptions, 'url' | 'transports' | 'extensions' | 'headers' | 'platform' | 'fallbackDelay'>> = {
   connectTimeout: 8000,
   maxMessageChars: MAX_FRAME_CHARS,
   streamCharLimit: 1 << 19,

@@ -16,8 +16,8 @@ describe('options', () => {
   });
 
   it('fills in defaults and ignores undefined values', () => {
-    const o = resolveOptions({ url: 'http://x/c', transports: [websocketTransport], fallbackDelay: undefined, reconnect: { maxDelay: 5 } });
-    expect(o.fallbackDelay).toBe(DEFAULTS.fallbackDelay);
+    const o = resolveOptions({ url: 'http://x/c', transports: [websocketTransport], connectTimeout: undefined, reconnect: { maxDelay: 5 } });
+    expect(o.connectTimeout).toBe(DEFAULTS.connectTimeout);
     expect(o.reconnect).toEqual({ ...DEFAULTS.reconnect, maxDelay: 5 });
     expect(o.url.href).toBe('http://x/c');
   });
