@@ -79,6 +79,7 @@ export class CometClient {
   #channels = new Map<string, Channel>();
   /** Channel name → the callbacks a delivery on it reaches; emptied whenever a subscription changes. */
   #routes = new Map<string, MessageCallback[]>();
+  /** The last message id handed out (ids are its decimal string, one per request). */
   #nextId = 0;
   #session = 0;
   #attempt = 0;
@@ -195,7 +196,7 @@ export class CometClient {
       channel: HANDSHAKE,
       version: '1.0',
       supportedConnectionTypes: this.#o.transports.map((t) => t.connectionType),
-      id: this.#id(),
+      id: '' + ++this.#nextId,
       // 'seq', not CometD's `true`: a CometD server with its (per-batch) ack extension must not take us for one of its clients.
       // maxMessageChars: cometkit's server then sends no frame we would refuse (docs/wire.md).
       ext: { ack: 'seq', maxMessageChars: this.#o.maxMessageChars },
@@ -332,7 +333,8 @@ export class CometClient {
   #online(): void {
     if (this.#state !== 'reconnecting' || this.#race) return;
     this.#attempt = 0;
-    this.#clearTimers();
+    // Reconnecting with no race: #retry or #rehandshake has closed every link, so this clears the retry's timer.
+    this.#drop();
     this.#resume();
   }
 
@@ -346,7 +348,8 @@ export class CometClient {
     this.#active = null;
     this.#upgrade?.close();
     this.#upgrade = null;
-    this.#clearTimers();
+    for (const t of this.#timers) this.#platform.clearTimeout(t);
+    this.#timers.clear();
     if (previous) this.#events.emit('transport', { transport: null, previous });
   }
 
@@ -387,7 +390,7 @@ export class CometClient {
     }),
     connectMessage: (connectionType, first) => {
       if (!this.#clientId || this.#leaving) return null;
-      const message: Message = { channel: CONNECT, clientId: this.#clientId, connectionType, id: this.#id() };
+      const message: Message = { channel: CONNECT, clientId: this.#clientId, connectionType, id: '' + ++this.#nextId };
       // Ask for an immediate answer to the first connect: it is how a transport proves itself.
       if (first) message.advice = { timeout: 0 };
       if (this.#ack) message.ext = { ack: (this.#acked = this.#lastSeq) };
@@ -528,7 +531,7 @@ export class CometClient {
     return new Promise<Message>((resolve, reject) => {
       // A throw in here rejects the request.
       if (this.#state === 'closed') throw closed();
-      const id = this.#id();
+      const id = '' + ++this.#nextId;
       // #flush checks it as sent, once extensions have added their fields; offline, fail fast too.
       if (!this.#active) messageChars(message, this.#o.maxMessageChars);
       this.#pending.set(id, { message: { ...message, id }, code, resolve, reject });
@@ -588,21 +591,12 @@ export class CometClient {
 
   // ---- plumbing ---------------------------------------------------------
 
-  #id(): string {
-    return '' + ++this.#nextId;
-  }
-
   #after(ms: number, fn: () => void): void {
     const handle = this.#platform.setTimeout(() => {
       this.#timers.delete(handle);
       fn();
     }, ms);
     this.#timers.add(handle);
-  }
-
-  #clearTimers(): void {
-    for (const t of this.#timers) this.#platform.clearTimeout(t);
-    this.#timers.clear();
   }
 
   #setState(state: ClientState): void {

@@ -59,7 +59,7 @@ export class Link {
       // (A transport makes no sink call after close(), so no guard is needed here.)
       onOpen: () => this.#connect(!this.since),
       onMessages: (messages) => this.#receive(messages),
-      onError: (error) => this.#host.error(error),
+      onError: this.#host.error,
       onClose: (error) => this.#down(error),
     });
     return this;
@@ -121,20 +121,17 @@ export class Link {
   }
 
   #deadline(hold: number): void {
-    this.#arm(hold + this.#host.connectTimeout, () => this.#down(new CometError('timeout', 'No /meta/connect in time')));
+    this.#host.platform.clearTimeout(this.#timer);
+    this.#timer = this.#host.platform.setTimeout(() => this.#down(new CometError('timeout', 'No /meta/connect in time')), hold + this.#host.connectTimeout);
   }
 
   #schedule(): void {
     if (this.#closed || !this.#active || this.#inflight || this.#timer !== undefined) return;
-    this.#arm(this.#advice.interval ?? 0, () => {
+    // No timer to clear: the check above found none.
+    this.#timer = this.#host.platform.setTimeout(() => {
       this.#timer = undefined;
       this.#connect(false);
-    });
-  }
-
-  #arm(ms: number, fn: () => void): void {
-    this.#host.platform.clearTimeout(this.#timer);
-    this.#timer = this.#host.platform.setTimeout(fn, ms);
+    }, this.#advice.interval ?? 0);
   }
 
   #down(error: CometError): void {

@@ -48,6 +48,3 @@ export function messageChars(message: Message, maxChars: number): number {
   checkSize(json, maxChars - 2);
   return json.length;
 }
-
-/** Serialise a batch for the wire. */
-export const encodeFrame = (messages: Message[]): string => JSON.stringify(messages);

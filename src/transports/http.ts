@@ -1,5 +1,5 @@
 import { CometError } from '../errors.js';
-import { encodeFrame, parseFrame } from '../protocol/frame.js';
+import { parseFrame } from '../protocol/frame.js';
 import type { Message } from '../protocol/message.js';
 import type { TransportContext, TransportSink } from './transport.js';
 
@@ -27,17 +27,17 @@ export interface Link {
 }
 
 /**
- * Build a transport's {@link Link}. `stop` releases the transport's own
+ * Build a transport's {@link Link}. `stop`, when given, releases the transport's own
  * resources (socket, stream, iframe); it runs on close and on failure.
  */
-export function createLink(c: TransportContext, s: TransportSink, stop: () => void = () => {}): Link {
+export function createLink(c: TransportContext, s: TransportSink, stop?: () => void): Link {
   let live = true;
   let closed = false;
   const aborts = new Set<AbortController>();
   const end = () => {
     live = false;
     aborts.forEach((a) => a.abort());
-    stop();
+    stop?.();
   };
   const k: Link = {
     open: () => {
@@ -73,7 +73,7 @@ export function createLink(c: TransportContext, s: TransportSink, stop: () => vo
         .fetch(c.url, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', ...c.headers },
-          body: encodeFrame(messages),
+          body: JSON.stringify(messages),
           signal: a.signal,
         })
         .then((r) => r.text().then((t) => [r, t] as const))

@@ -1,4 +1,3 @@
-import { encodeFrame } from '../protocol/frame.js';
 import { createLink, type Link } from './http.js';
 import type { WebSocketLike } from '../platform.js';
 import type { TransportFactory } from './transport.js';
@@ -28,7 +27,7 @@ export const websocketTransport: TransportFactory = {
         ws.onmessage = ({ data }: { data: unknown }) => k!.feed(String(data));
         ws.onclose = ws.onerror = () => k!.fail('WebSocket closed');
       },
-      send: (m) => ws?.send(encodeFrame(m)),
+      send: (m) => ws?.send(JSON.stringify(m)),
       close: () => k?.close(),
     };
   },
