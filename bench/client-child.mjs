@@ -1,5 +1,5 @@
 // One subscribing client process for the delivery benchmark, so the client's CPU
-// is its own. Args: `cometkit|faye <transport> <url>`. Both clients bring their own
+// is its own. Args: `cometkit|faye|sockjs <transport> <url>` (sockjs: `first` only). Both clients bring their own
 // WebSocket (cometkit's `ws` through `platform`, Faye's `faye-websocket`).
 // IPC: subscribe {channel} → {transport}; arm {count, ms, timed} starts counting the next
 // `count` deliveries (with latencies when `timed`), collect → their stats; first {channel, ms} → time to the first message with
@@ -54,6 +54,11 @@ async function firstMessage(channel, ms) {
     const { default: faye } = await import('faye');
     client = new faye.Client(url);
     client.subscribe(channel, () => first());
+  } else if (lib === 'sockjs') {
+    // No channels: its server writes every publish to every connection.
+    const { default: SockJS } = await import('sockjs-client');
+    client = new SockJS(url);
+    client.onmessage = () => first();
   } else {
     const { createClient } = await import('../dist/index.mjs');
     client = createClient({ url, platform: await nodePlatform() });
@@ -64,7 +69,7 @@ async function firstMessage(channel, ms) {
   } catch {
     return { ms: Infinity };
   }
-  const transport = lib === 'faye' ? client._dispatcher._transport?.connectionType : client.transport;
+  const transport = lib === 'faye' ? client._dispatcher._transport?.connectionType : client.transport; // SockJS's too: its transport's name
   return { ms: now() - started, transport };
 }
 
@@ -120,6 +125,7 @@ serveRequests({
   },
   async close() {
     if (lib === 'faye') client?.disconnect();
+    else if (lib === 'sockjs') client?.close();
     else await client?.disconnect().catch(() => {});
     return {};
   },

@@ -1,5 +1,6 @@
 // Time to first message when WebSocket is refused and when it hangs: cometkit's
-// client with default options vs Faye's client, against each server, through a
+// client with default options vs Faye's client, against each server, and SockJS's
+// client against its own server (it speaks SockJS's protocol, not Bayeux), through a
 // proxy that passes HTTP but answers every WebSocket upgrade with 503 ("refused")
 // or accepts the TCP connection and never answers ("hangs").
 import http from 'node:http';
@@ -45,7 +46,10 @@ async function faultyProxy(target, mode) {
 export async function fallbackBench(log) {
   const rows = [];
   const results = {};
-  for (const serverKind of ['cometkit', 'faye']) {
+  /** Which clients speak each server's protocol. */
+  const CLIENTS = { cometkit: ['cometkit', 'faye'], faye: ['cometkit', 'faye'], sockjs: ['sockjs'] };
+  const LIBS = ['cometkit', 'faye', 'sockjs'];
+  for (const serverKind of Object.keys(CLIENTS)) {
     const server = startChild('server-child.mjs', [serverKind]);
     const { url } = await server.ready;
     await server.request({ cmd: 'every', channel: '/ttfm', ms: 20 });
@@ -53,7 +57,11 @@ export async function fallbackBench(log) {
       for (const mode of ['refused', 'hangs']) {
         const proxy = await faultyProxy(url, mode);
         const row = [serverKind, `WebSocket ${mode}`];
-        for (const lib of ['cometkit', 'faye']) {
+        for (const lib of LIBS) {
+          if (!CLIENTS[serverKind].includes(lib)) {
+            row.push('–');
+            continue;
+          }
           log(`  first message: ${lib} client, WebSocket ${mode}, ${serverKind} server`);
           const client = startChild('client-child.mjs', [lib, 'default', proxy.url]);
           try {
@@ -74,5 +82,5 @@ export async function fallbackBench(log) {
       await server.stop();
     }
   }
-  return { results, markdown: table(['server', 'WebSocket', 'cometkit (default options)', "Faye's client (defaults)"], rows) };
+  return { results, markdown: table(['server', 'WebSocket', 'cometkit (default options)', "Faye's client (defaults)", "SockJS's client (defaults)"], rows) };
 }

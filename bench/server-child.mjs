@@ -1,5 +1,6 @@
-// One Bayeux server process for the benchmark: `cometkit` (dist/server.mjs) or
-// `faye` (Faye 1.4.3's NodeAdapter), on 127.0.0.1:0. Driven over IPC:
+// One server process for the benchmark: `cometkit` (dist/server.mjs), `faye` (Faye
+// 1.4.3's NodeAdapter), or `sockjs` (sockjs-node, not Bayeux: a publish is written to
+// every open connection, for the fallback section only), on 127.0.0.1:0. Driven over IPC:
 //   publish {channel, count, gap, pad}  server-side publishes {n, t, pad}; gap ms apart (0: back to back, 50 per tick)
 //   every {channel, ms}                 publish {n, t} every `ms` until `stop`
 //   stop                                stop the `every` timer
@@ -20,6 +21,19 @@ if (kind === 'faye') {
   const client = adapter.getClient();
   publish = (channel, data) => client.publish(channel, data);
   path = '/faye';
+} else if (kind === 'sockjs') {
+  const { default: sockjs } = await import('sockjs');
+  const connections = new Set();
+  const echo = sockjs.createServer({ prefix: '/sockjs', log: () => {} });
+  echo.on('connection', (conn) => {
+    connections.add(conn);
+    conn.on('close', () => connections.delete(conn));
+  });
+  echo.installHandlers(server);
+  publish = (_channel, data) => {
+    for (const conn of connections) conn.write(JSON.stringify(data));
+  };
+  path = '/sockjs';
 } else {
   const { createServer } = await import('../dist/server.mjs');
   const comet = createServer({ path: '/cometd', ...options });
