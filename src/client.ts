@@ -39,8 +39,6 @@ interface Pending {
 
 /** Acknowledge at least this often, counted in messages, so the server's backlog stays short. */
 const ACK_EVERY = 64;
-const noop = () => {};
-const closed = () => new CometError('closed', 'Client closed');
 const badChannel = (channel: unknown) => new CometError('bad_channel', `Expected a channel but got ${JSON.stringify(channel)}`);
 const failed = (code: CometErrorCode, reply: Message) => new CometError(code, `${reply.channel} failed: ${reply.error}`, { reply });
 
@@ -86,7 +84,7 @@ export class CometClient {
   #timers = new Set<unknown>();
   #flushing = false;
   #waiter: Waiter | null = null;
-  #unlisten = noop;
+  #unlisten = () => {};
   readonly stats: ClientStats = { delivered: 0, duplicates: 0 };
 
   constructor(options: CoreOptions) {
@@ -124,7 +122,7 @@ export class CometClient {
     if (!w) {
       w = this.#waiter = {} as Waiter;
       w.promise = new Promise<void>((resolve, reject) => Object.assign(w!, { resolve, reject }));
-      w.promise.catch(noop); // the caller may not await connect(); failures are also `error` events
+      w.promise.catch(() => {}); // the caller may not await connect(); failures are also `error` events
     }
     // #start may settle it at once (an extension that drops the handshake).
     if (this.#state === 'disconnected' || this.#state === 'closed') this.#start();
@@ -137,7 +135,7 @@ export class CometClient {
    */
   subscribe<T = unknown>(channel: string, callback: MessageCallback<T>): Subscription {
     if (!isValidChannel(channel) || isMeta(channel)) throw badChannel(channel);
-    if (this.#state === 'closed') throw closed();
+    if (this.#state === 'closed') throw new CometError('closed', 'Client closed');
     const entry = this.#channels.get(channel) ?? this.#subscribe(channel, { callbacks: new Set() } as Channel);
     entry.callbacks.add(callback as MessageCallback<never>);
     this.#routes.clear();
@@ -169,7 +167,7 @@ export class CometClient {
       // No more connects from here: a connect sent after the disconnect would be
       // answered 402 and start a new session that nobody owns.
       this.#leaving = true;
-      await Promise.race([this.#request({ channel: DISCONNECT }, 'closed').catch(noop), new Promise<void>((r) => this.#after(1000, r))]);
+      await Promise.race([this.#request({ channel: DISCONNECT }, 'closed').catch(() => {}), new Promise<void>((r) => this.#after(1000, r))]);
     }
     this.#teardown();
   }
@@ -211,7 +209,7 @@ export class CometClient {
     const http = (this.#handshaking = createLink(
       this.#host.context(),
       {
-        onOpen: noop,
+        onOpen: () => {},
         onMessages: (messages) => {
           http.close();
           this.#rtt = this.#platform.now() - sent;
@@ -265,7 +263,7 @@ export class CometClient {
         clearTimeout: this.#platform.clearTimeout,
       },
       // A WebSocket takes a few round trips (TCP, TLS, upgrade, connect): past 6 it is likely stuck (RFC 8305 bounds it too).
-      this.#o.fallbackDelay ?? Math.min(1000, Math.max(250, 6 * this.#rtt)),
+      this.#o.fallbackDelay ?? Math.min(1000, Math.max(400, 6 * this.#rtt)),
     )).begin();
   }
 
@@ -313,7 +311,7 @@ export class CometClient {
     const delay = Math.max(this.#advice.interval ?? 0, backoffDelay(this.#attempt++, this.#o.reconnect));
     // A new session (#handshake, #teardown) clears this timer in #drop; the state check
     // covers a listener of the events above that ended `reconnecting` before it was set.
-    this.#after(delay, () => this.#state === 'reconnecting' && this.#resume());
+    this.#after(delay, () => this.#state === 'reconnecting' && (this.#clientId ? this.#negotiate() : this.#handshake()));
   }
 
   /** The server forgot us (402 / unknown client): new session, same subscriptions. */
@@ -325,17 +323,13 @@ export class CometClient {
     this.#handshake();
   }
 
-  #resume(): void {
-    if (this.#clientId) this.#negotiate();
-    else this.#handshake();
-  }
-
   #online(): void {
     if (this.#state !== 'reconnecting' || this.#race) return;
     this.#attempt = 0;
     // Reconnecting with no race: #retry or #rehandshake has closed every link, so this clears the retry's timer.
     this.#drop();
-    this.#resume();
+    if (this.#clientId) this.#negotiate();
+    else this.#handshake();
   }
 
   /** Close every link and race; the session (clientId, pending requests) stays. */
@@ -363,7 +357,7 @@ export class CometClient {
     this.#channels.clear();
     this.#routes.clear();
     this.#held.clear();
-    const reason = error ?? closed();
+    const reason = error ?? new CometError('closed', 'Client closed');
     this.#pending.forEach((p) => p.reject(reason));
     this.#pending.clear();
     this.#waiter?.reject(reason);
@@ -499,8 +493,9 @@ export class CometClient {
 
   #dispatch(m: Message): void {
     // A message longer than maxMessageChars, which the server left out (it sends this notice under its seq instead).
+    // Only cometkit's server (the one that answers `ack: 'seq'`) sends them, and it never passes on a publisher's `ext`.
     const chars = m.ext?.tooLarge;
-    if (chars) return this.#events.emit('error', tooLarge(this.#o.maxMessageChars, chars, m));
+    if (chars && this.#ack) return this.#events.emit('error', tooLarge(this.#o.maxMessageChars, chars, m));
     this.stats.delivered++;
     this.#events.emit('message', m);
     // Every callback subscribed when the dispatch began runs, even one unsubscribed meanwhile (as with `on()` listeners).
@@ -523,14 +518,14 @@ export class CometClient {
       if (error.code !== 'closed') this.#events.emit('error', error);
       throw error;
     });
-    entry.ready.catch(noop); // unawaited `ready` must not become an unhandled rejection
+    entry.ready.catch(() => {}); // unawaited `ready` must not become an unhandled rejection
     return entry;
   }
 
   #request(message: Message, code: CometErrorCode): Promise<Message> {
     return new Promise<Message>((resolve, reject) => {
       // A throw in here rejects the request.
-      if (this.#state === 'closed') throw closed();
+      if (this.#state === 'closed') throw new CometError('closed', 'Client closed');
       const id = '' + ++this.#nextId;
       // #flush checks it as sent, once extensions have added their fields; offline, fail fast too.
       if (!this.#active) messageChars(message, this.#o.maxMessageChars);
@@ -550,7 +545,9 @@ export class CometClient {
     if (!link) return;
     const max = this.#o.maxMessageChars;
     let batch: Message[] = [];
-    let chars = 1; // the frame so far: `[`, then each message with the `,` or `]` after it
+    // The frame so far: `[`, then each message with the `,` or `]` after it, and 64 more for its reply,
+    // which can be longer (`"successful":true`) and on long-polling comes back in one response with the others'.
+    let chars = 1;
     for (const [id, p] of this.#pending) {
       if (p.link === link) continue;
       p.link = link;
@@ -560,10 +557,10 @@ export class CometClient {
         const size = messageChars(m, max);
         // A server refuses an oversized frame whole (HTTP 413; on a WebSocket a close, which
         // the re-send after reconnecting would repeat forever): start another frame instead.
-        if ((chars += size + 1) > max && batch.length) {
+        if ((chars += size + 65) > max && batch.length) {
           link.send(batch);
           batch = [];
-          chars = size + 2;
+          chars = size + 66;
         }
         batch.push(m);
       } catch (error) {

@@ -13,7 +13,7 @@ export interface CoreOptions {
   transports: readonly TransportFactory[];
   /** How long (ms) a transport may take to connect before the next one is started
    * in parallel (staggered race, as in Happy Eyeballs). By default it follows the
-   * network: 6 × the handshake's round trip, at least 250 and at most 1000. */
+   * network: 6 × the handshake's round trip, at least 400 and at most 1000. */
   fallbackDelay?: number;
   /** A transport that has not completed a `/meta/connect` round trip within this
    * time is abandoned, even if it opened. Also the grace added to a held connect. @default 8000 */
@@ -24,7 +24,7 @@ export interface CoreOptions {
   extensions?: readonly Extension[];
   /** Extra headers on HTTP requests (not possible on WebSocket or EventSource). @default {} */
   headers?: Record<string, string>;
-  /** Frames and outgoing messages longer than this many characters are refused. @default 1048576 */
+  /** Frames and outgoing messages longer than this many characters are refused; at least 2048. @default 1048576 */
   maxMessageChars?: number;
   /** A stream (SSE, iframe) is reopened after this many characters, bounding memory. @default 524288 */
   streamCharLimit?: number;
@@ -71,6 +71,8 @@ export function resolveOptions(options: CoreOptions): ResolvedOptions {
   }
   if (!/^https?:$/.test(url?.protocol ?? '')) throw badOption('an absolute http(s) URL', options.url);
   if (!Array.isArray(options.transports) || !options.transports.length) throw badOption('at least one transport', options.transports);
+  // Below it not even a server's notice of a message left out as too long (cometkit's: docs/wire.md) fits.
+  if (options.maxMessageChars! < 2048) throw badOption('maxMessageChars of at least 2048', options.maxMessageChars);
   return {
     ...DEFAULTS,
     extensions: [],

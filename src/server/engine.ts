@@ -206,6 +206,11 @@ export class Engine {
     return this.#limits.frameChars;
   }
 
+  /** The longest frame to write to `clientId` here: the limit it announced (`ext.maxMessageChars`), within `maxFrameChars`. */
+  frameCharsFor(clientId: string | undefined): number {
+    return Math.min(this.#limits.frameChars, (clientId && this.#links.get(clientId)?.maxChars) || Infinity);
+  }
+
   /**
    * How long a client with a live session can leave its connection silent: a held
    * connect's `timeout`, the advised `interval`, then `sessionTimeout`, after which

@@ -55,8 +55,12 @@ const SEQ_EXT = `,"ext":{"seq":${Number.MAX_SAFE_INTEGER}}`.length;
 /** True when `message` fits, alone, in a frame of `chars` characters, for any client (the engine refuses publishes that do not). */
 export const fitsInFrame = (message: Message, chars: number): boolean => messageText(message).length + SEQ_EXT + 2 <= chars;
 
-/** The least `ext.maxMessageChars` taken from a client: below it not even a connect reply and a notice of a left-out message would fit. */
-const MIN_CLIENT_CHARS = 512;
+/**
+ * The least `ext.maxMessageChars` taken from a client: a notice of a left-out message
+ * repeats its channel (up to 1,024 characters), and on long-polling shares its frame
+ * with a connect reply, so below this even the notice might not fit.
+ */
+const MIN_CLIENT_CHARS = 2048;
 
 /**
  * The longest frame a client said in its handshake it accepts (`ext.maxMessageChars`,
@@ -68,14 +72,38 @@ export function clientFrameChars(said: unknown): number | undefined {
 }
 
 /**
- * What a client that could not accept `entry` gets in its place: the channel, the
- * id and how long the message is (`ext.tooLarge`), under the same seq. With the ack
- * extension the client must see every seq, or it would hold all later messages
- * waiting for this one, and be sent it again after every reconnect.
+ * What a client that could not accept `entry` (in a frame of `chars` characters)
+ * gets in its place: the channel, the id and those characters (`ext.tooLarge`),
+ * under the same seq. With the ack extension the client must see every seq, or it
+ * would hold all later messages waiting for this one, and be sent it again after
+ * every reconnect.
  */
-export function leftOut(entry: BacklogEntry): BacklogEntry {
+export function leftOut(entry: BacklogEntry, chars: number): BacklogEntry {
   const { channel, id } = entry.message;
-  return { seq: entry.seq, message: { channel, id, ext: { tooLarge: messageText(entry.message).length } } };
+  return { seq: entry.seq, message: { channel, id, ext: { tooLarge: chars } } };
+}
+
+/**
+ * `messages` in frames of at most `chars` characters each, in order (a message
+ * longer than that alone gets a frame of its own): the replies to a batch a client
+ * sent near its limit can be longer than the batch (`"successful":true` each).
+ */
+export function splitFrames(messages: readonly Message[], chars: number): Message[][] {
+  const frames: Message[][] = [];
+  let frame: Message[] = [];
+  let total = 1;
+  for (const message of messages) {
+    const size = messageText(message).length + 1;
+    if (total + size > chars && frame.length > 0) {
+      frames.push(frame);
+      frame = [];
+      total = 1;
+    }
+    frame.push(message);
+    total += size;
+  }
+  if (frame.length > 0) frames.push(frame);
+  return frames;
 }
 
 /**

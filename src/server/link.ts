@@ -1,6 +1,6 @@
 import type { Message } from '../protocol/message.js';
 import type { Connection } from './connection.js';
-import { firstFrame, fitsInFrame, frameMessages, frameText, leftOut, messageText } from './frame-text.js';
+import { firstFrame, frameMessages, frameText, leftOut, messageText } from './frame-text.js';
 import type { Held, Holds } from './holds.js';
 import type { Store } from './store.js';
 
@@ -93,11 +93,16 @@ export class Link {
         if (!poll && !connection) continue;
         // A poll's response carries its connect reply too (its text is kept: the response reuses it).
         const reply = poll ? messageText(poll.reply).length + 1 : 0;
+        const limit = Math.min(limits.frameChars, this.maxChars || Infinity) - reply;
+        const room = poll ? limit : Math.min(limit, BATCH_CHARS);
+        let parts = firstFrame(pending, this.ack, room);
         // A message longer than the client said it accepts goes as a notice under its seq
         // (only the first entry of a frame can be over: firstFrame stops before any other).
-        if (this.maxChars && !fitsInFrame(pending[0]!.message, this.maxChars - reply)) pending[0] = leftOut(pending[0]!);
-        const limit = Math.min(limits.frameChars, this.maxChars || Infinity) - reply;
-        const parts = firstFrame(pending, this.ack, poll ? limit : Math.min(limit, BATCH_CHARS));
+        const chars = parts[0]!.length + 2 + reply;
+        if (this.maxChars && chars > this.maxChars) {
+          pending[0] = leftOut(pending[0]!, chars);
+          parts = firstFrame(pending, this.ack, room);
+        }
         this.sent = pending[parts.length - 1]!.seq;
         if (poll) this.release(poll, frameMessages(pending, parts, this.ack));
         else if (connection!.sendText) connection!.sendText(frameText(parts));

@@ -83,6 +83,16 @@ describe.each(transports)('%s against Faye', (transport) => {
     expect(got).toEqual([...Array(20).keys()].map((n) => ({ n, text: 'hi </script>\u2028' })));
   });
 
+  it("delivers a message whose publisher set ext.tooLarge (Faye passes a publisher's ext on; only cometkit's server sends notices)", async () => {
+    const c = client([transport]);
+    const got: unknown[] = [];
+    await c.subscribe('/spoof', (data) => got.push(data)).ready;
+    const publisher = client([transport], { extensions: [{ outgoing: (m) => (m.channel === '/spoof' ? { ...m, ext: { tooLarge: 1 } } : m) }] });
+    await publisher.publish('/spoof', { text: 'hi' });
+    await vi.waitFor(() => expect(got).toEqual([{ text: 'hi' }]));
+    expect(errors.filter((e) => e.code === 'too_large')).toEqual([]);
+  });
+
   it('publishes to a Faye client', async () => {
     const c = client([transport]);
     const { client: other } = fayeClient(faye.url);

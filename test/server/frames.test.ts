@@ -3,6 +3,7 @@
 // with the ack extension it would be sent that same frame on every reconnect.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
+import { deepChannel } from '../helpers/deep-channel.js';
 import { closeAll, connect, handshake, openSocket, post, start, subscribe } from './helpers.js';
 
 afterEach(closeAll);
@@ -91,7 +92,7 @@ describe('frames the server writes', () => {
 });
 
 describe("frames for a client that announced its limit (the handshake's ext.maxMessageChars)", () => {
-  const SAID = 2_000;
+  const SAID = 3_000;
 
   /** A subscriber of `/feed` that announced `SAID` (with or without ack), and three publishes: small, too long, small. */
   async function announced(ext: Record<string, unknown>) {
@@ -105,17 +106,25 @@ describe("frames for a client that announced its limit (the handshake's ext.maxM
     return { ...running, clientId };
   }
 
-  it('replace a message longer than that with a notice under its seq, so an ack client misses no seq (long-poll)', async () => {
-    const { url, clientId } = await announced({ ack: 'seq' });
+  /** Long-poll connects (acknowledging what arrived) until `count` deliveries came; each response's text is checked against SAID. */
+  async function poll(url: string, clientId: string, count: number, limit = SAID): Promise<Message[]> {
     const got: Message[] = [];
-    for (let i = 0; got.length < 3 && i < 10; i++) {
+    for (let i = 0; got.length < count && i < 10; i++) {
       const { text, body } = await post(url, [{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: `c${i}`, ext: { ack: got.at(-1)?.ext?.seq ?? 0 } }]);
-      expect(text.length).toBeLessThanOrEqual(SAID);
+      expect(text.length).toBeLessThanOrEqual(limit);
       got.push(...deliveries(body));
     }
+    return got;
+  }
+
+  it('replace a message longer than that with a notice under its seq, so an ack client misses no seq (long-poll)', async () => {
+    const { url, clientId } = await announced({ ack: 'seq' });
+    const got = await poll(url, clientId, 3);
     expect(got.map((m) => m.data)).toEqual(['before', undefined, 'after']);
     expect(got.map((m) => m.ext?.seq)).toEqual([1, 2, 3]);
-    expect(got[1]).toEqual({ channel: '/feed', id: expect.any(String), ext: { seq: 2, tooLarge: JSON.stringify({ channel: '/feed', data: 'x'.repeat(5_000), id: got[1]!.id }).length } });
+    expect(got[1]).toEqual({ channel: '/feed', id: expect.any(String), ext: { seq: 2, tooLarge: expect.any(Number) } });
+    // What the frame would have taken: the delivery with its seq, the brackets and the connect reply.
+    expect(got[1]!.ext!.tooLarge).toBeGreaterThan(5_000 + 40 + 100);
   });
 
   it('do the same on a WebSocket, and batch a backlog within that limit, not 16 KiB', async () => {
@@ -129,8 +138,61 @@ describe("frames for a client that announced its limit (the handshake's ext.maxM
     expect(got[1]).toMatchObject({ channel: '/feed', ext: { seq: 2, tooLarge: expect.any(Number) } });
     expect(got[1]).not.toHaveProperty('data');
     for (const text of socket.texts) expect(text.length).toBeLessThanOrEqual(SAID);
-    // ~100 characters each: 100 of them take several frames of 2,000, where 16 KiB would have taken one.
-    expect(socket.batches.filter((b) => deliveries(b).length).length).toBeGreaterThanOrEqual(5);
+    // ~100 characters each: 100 of them take several frames of 3,000, where 16 KiB would have taken one.
+    expect(socket.batches.filter((b) => deliveries(b).length).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('deliver a message whose frame is exactly that long, and leave out one a character longer', async () => {
+    const { url, comet } = await start({ timeout: 5_000 });
+    const clientId = await handshake(url, { maxMessageChars: SAID, ack: 'seq' });
+    await subscribe(url, clientId, '/feed');
+    const socket = await openSocket(url);
+    socket.send([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: 'c', ext: { ack: 0 } }]);
+    await vi.waitFor(() => expect(socket.batches.length).toBeGreaterThan(0));
+    const framesWith = async (data: string) => {
+      const before = socket.texts.length;
+      await comet.publish('/feed', data);
+      await vi.waitFor(() => expect(socket.texts.length).toBe(before + 1));
+      return { text: socket.texts.at(-1)!, message: socket.batches.at(-1)![0]! };
+    };
+    // Seqs 1–3 and delivery ids of one base-36 digit: each frame is as long as the probe's plus the data's growth.
+    const probe = await framesWith('probe');
+    const exact = 'x'.repeat(5 + SAID - probe.text.length);
+    const fits = await framesWith(exact);
+    expect(fits.text.length).toBe(SAID);
+    expect(fits.message.data).toBe(exact);
+    const over = await framesWith(`${exact}x`);
+    expect(over.message).toEqual({ channel: '/feed', id: expect.any(String), ext: { seq: 3, tooLarge: SAID + 1 } });
+  });
+
+  it('fit the notice for a message on a 1,024-character channel, on long-polling too', async () => {
+    const running = await start({ timeout: 5_000 });
+    const channel = deepChannel({ head: '/deep' });
+    expect(channel.length).toBeGreaterThanOrEqual(1_020);
+    const clientId = await handshake(running.url, { maxMessageChars: 1, ack: 'seq' }); // raised to 2,048
+    await subscribe(running.url, clientId, channel);
+    await connect(running.url, clientId, { ack: 0 });
+    await running.comet.publish(channel, 'x'.repeat(2_000));
+    const [notice] = await poll(running.url, clientId, 1, 2_048);
+    expect(notice).toEqual({ channel, id: expect.any(String), ext: { seq: 1, tooLarge: expect.any(Number) } });
+  });
+
+  it('split the replies to a batch on a WebSocket into frames within that limit', async () => {
+    const { url } = await start({ timeout: 5_000 });
+    const clientId = await handshake(url, { maxMessageChars: SAID, ack: 'seq' });
+    const socket = await openSocket(url);
+    socket.send([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: 'c', ext: { ack: 0 } }]);
+    await vi.waitFor(() => expect(socket.batches.length).toBeGreaterThan(0));
+    // Under SAID as sent; each reply adds `"successful":true`, so together they are over it.
+    const requests = Array.from({ length: 26 }, (_, i) => ({ channel: '/meta/subscribe', clientId, subscription: `/feed/${i}`, id: `s${i}` }));
+    expect(JSON.stringify(requests).length).toBeLessThan(SAID);
+    const before = socket.texts.length;
+    socket.send(requests);
+    await vi.waitFor(() => expect(socket.batches.slice(1).flat().filter((m) => m.channel === '/meta/subscribe')).toHaveLength(26));
+    const frames = socket.texts.slice(before);
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    expect(frames.join('').length - 2 * frames.length).toBeGreaterThan(SAID);
+    for (const text of frames) expect(text.length).toBeLessThanOrEqual(SAID);
   });
 
   it('send the notice without a seq to a client without ack', async () => {
@@ -144,10 +206,10 @@ describe("frames for a client that announced its limit (the handshake's ext.maxM
     ]);
   });
 
-  it('ignore a limit that is not a positive integer, and raise a tiny one to 512', async () => {
+  it('ignore a limit that is not a positive integer, and raise one below 2,048 to 2,048', async () => {
     const running = await start({ timeout: 5_000 });
-    const text = 'x'.repeat(1_500);
-    for (const said of ['2000', -1, 1.5, 0]) {
+    const text = 'x'.repeat(2_500);
+    for (const said of ['1000', -1, 1.5, 0]) {
       const clientId = await handshake(running.url, { maxMessageChars: said });
       await subscribe(running.url, clientId, '/feed');
       await connect(running.url, clientId);
@@ -157,11 +219,15 @@ describe("frames for a client that announced its limit (the handshake's ext.maxM
     const tiny = await handshake(running.url, { maxMessageChars: 10 });
     await subscribe(running.url, tiny, '/feed');
     await connect(running.url, tiny);
-    // Under 512 with the connect reply in the same response (~140 characters); 10 would have left it out.
-    await running.comet.publish('/feed', 'x'.repeat(200));
+    // Within 2,048 with the connect reply in the same response (~140 characters); 10 would have left it out.
+    await running.comet.publish('/feed', 'x'.repeat(1_800));
     await running.comet.publish('/feed', text);
     const got: Message[] = [];
-    for (let i = 0; got.length < 2 && i < 10; i++) got.push(...deliveries((await connect(running.url, tiny)).body));
-    expect(got.map((m) => (m.data as string | undefined)?.length ?? 'left out')).toEqual([200, 'left out']);
+    for (let i = 0; got.length < 2 && i < 10; i++) {
+      const { text: response, body } = await connect(running.url, tiny);
+      expect(response.length).toBeLessThanOrEqual(2_048);
+      got.push(...deliveries(body));
+    }
+    expect(got.map((m) => (m.data as string | undefined)?.length ?? 'left out')).toEqual([1_800, 'left out']);
   });
 });

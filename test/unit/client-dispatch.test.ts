@@ -201,37 +201,38 @@ describe('client delivery', () => {
   });
 
   it('refuses a publish over maxMessageChars while offline at once, without connecting for it', async () => {
-    const client = new CometClient({ url: 'http://localhost/cometd', transports: [websocketTransport], maxMessageChars: 200, platform: { window: undefined } });
+    const client = new CometClient({ url: 'http://localhost/cometd', transports: [websocketTransport], maxMessageChars: 2048, platform: { window: undefined } });
     onTestFinished(() => client.disconnect());
-    await expect(client.publish('/a', 'x'.repeat(300))).rejects.toMatchObject({ code: 'too_large' });
+    await expect(client.publish('/a', 'x'.repeat(3000))).rejects.toMatchObject({ code: 'too_large' });
     expect(client.state).toBe('disconnected');
   });
 
   it('refuses a publish over maxMessageChars when connected, sending nothing', async () => {
-    const { client, ws } = await connected([], 200);
+    const { client, ws } = await connected([], 2048);
     const before = ws.sent.length;
-    await expect(client.publish('/a', 'x'.repeat(300))).rejects.toMatchObject({ code: 'too_large' });
+    await expect(client.publish('/a', 'x'.repeat(3000))).rejects.toMatchObject({ code: 'too_large' });
     expect(ws.sent.length).toBe(before);
-    await expect(client.publish('/a', 'x'.repeat(100))).resolves.toBeUndefined();
+    await expect(client.publish('/a', 'x'.repeat(1000))).resolves.toBeUndefined();
   });
 
   it('measures a request as sent: one that an outgoing extension makes too large fails with too_large, and the rest go', async () => {
-    const token = 't'.repeat(150);
-    const { client, ws } = await connected([{ outgoing: (m) => (m.channel === '/a' ? { ...m, ext: { token } } : m) }], 200);
+    const token = 't'.repeat(1500);
+    const { client, ws } = await connected([{ outgoing: (m) => (m.channel === '/a' ? { ...m, ext: { token } } : m) }], 2048);
     const before = ws.sent.length;
-    const [tooLarge, fine] = await Promise.allSettled([client.publish('/a', 'x'.repeat(40)), client.publish('/b', 'x'.repeat(40))]);
+    const [tooLarge, fine] = await Promise.allSettled([client.publish('/a', 'x'.repeat(600)), client.publish('/b', 'x'.repeat(600))]);
     expect(tooLarge).toMatchObject({ status: 'rejected', reason: { code: 'too_large' } });
     expect(fine.status).toBe('fulfilled');
     expect(ws.sent.slice(before).join()).not.toContain(token);
   });
 
-  it('splits requests made in one turn into frames within maxMessageChars, in order, and every one is answered', async () => {
-    const { client, ws } = await connected([], 300);
+  it('splits requests made in one turn into frames within maxMessageChars, less room for their replies, in order, and every one is answered', async () => {
+    const { client, ws } = await connected([], 3000);
     const before = ws.sent.length;
-    await Promise.all(Array.from({ length: 6 }, (_, i) => client.publish('/a', `${i}`.repeat(80))));
+    await Promise.all(Array.from({ length: 6 }, (_, i) => client.publish('/a', `${i}`.repeat(800))));
     const frames = ws.sent.slice(before);
-    expect(frames.length).toBeGreaterThan(1); // all six in one frame would be ~800 characters
-    for (const frame of frames) expect(frame.length).toBeLessThanOrEqual(300);
+    expect(frames.length).toBeGreaterThan(1); // all six in one frame would be ~5,100 characters
+    // 64 characters a request are kept for its reply's extra fields (a reply comes back in one frame with the others').
+    for (const frame of frames) expect(frame.length + 64 * (JSON.parse(frame) as Message[]).length).toBeLessThanOrEqual(3000);
     const sent = frames.flatMap((f) => (JSON.parse(f) as Message[]).map((m) => (m.data as string)[0]));
     expect(sent).toEqual(['0', '1', '2', '3', '4', '5']);
   });

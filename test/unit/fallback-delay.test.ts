@@ -1,7 +1,7 @@
 /**
  * The staggered race's delay: by default it follows the network, 6 × the
- * handshake's round trip within 250–1000 ms (a LAN falls back in a quarter of a
- * second, a slow link still gets a second); a `fallbackDelay` the app sets is
+ * handshake's round trip within 400–1000 ms (a LAN falls back in 0.4 s, a slow
+ * link still gets a second); a `fallbackDelay` the app sets is
  * used as it is. A platform clock and timers show the delay the client armed,
  * with a WebSocket that never opens, so the race has to wait.
  */
@@ -46,7 +46,7 @@ async function delaysAfterHandshake(handshakeMs: number, options: Partial<CoreOp
 describe('the delay before the next transport starts', () => {
   it.each([
     [100, 600],
-    [20, 250],
+    [20, 400],
     [400, 1000],
   ])('after a handshake of %i ms is %i ms by default', async (handshakeMs, delay) => {
     // The link's deadline (connectTimeout) and the race's stagger are the two timers.

@@ -15,6 +15,12 @@ describe('options', () => {
     expect(codeOf(() => createClient({ url: 'http://x/c', transports: [] }))).toBe('bad_options');
   });
 
+  it('rejects a maxMessageChars below 2,048 (a server notice of a message left out must fit) with bad_options', () => {
+    expect(codeOf(() => createClient({ url: 'http://x/c', maxMessageChars: 2047 }))).toBe('bad_options');
+    expect(() => createClient({ url: 'http://x/c', maxMessageChars: 100 })).toThrow('Expected maxMessageChars of at least 2048 but got 100');
+    expect(createClient({ url: 'http://x/c', maxMessageChars: 2048 }).state).toBe('disconnected');
+  });
+
   it('fills in defaults and ignores undefined values', () => {
     const o = resolveOptions({ url: 'http://x/c', transports: [websocketTransport], connectTimeout: undefined, reconnect: { maxDelay: 5 } });
     expect(o.connectTimeout).toBe(DEFAULTS.connectTimeout);
