@@ -239,7 +239,7 @@ describe('default negotiation against Faye', () => {
   });
 
   it('picks websocket and delivers', async () => {
-    // A fixed stagger: the default one follows the handshake's round trip (250 ms here), which a
+    // A fixed stagger: the default one follows the handshake's round trip (400 ms here), which a
     // loaded test machine's WebSocket may outlast; SSE would then win, to be upgraded from later.
     const c = client(undefined, { fallbackDelay: 2_000 });
     await c.connect();
