@@ -247,7 +247,7 @@ export class CometClient {
   #negotiate(): void {
     const candidates = orderTransports(this.#o.transports, this.#serverTypes, this.#platform, this.#memory);
     if (!candidates.length) {
-      return this.#teardown(new CometError('transport_failed', 'No transport in common'));
+      return this.#teardown(new CometError('transport_failed', 'No transport supported'));
     }
     (this.#race = race<Link>(
       candidates,
@@ -515,7 +515,8 @@ export class CometClient {
     entry.ready = this.#request({ channel: SUBSCRIBE, subscription: channel }, 'subscribe_denied').then(() => void (entry.confirmed = true), (error: CometError) => {
       if (this.#channels.get(channel) === entry) this.#channels.delete(channel);
       this.#routes.clear();
-      if (error.code !== 'closed') this.#events.emit('error', error);
+      // Closed: #teardown has reported why already (or was asked to close).
+      if (this.#state !== 'closed') this.#events.emit('error', error);
       throw error;
     });
     entry.ready.catch(() => {}); // unawaited `ready` must not become an unhandled rejection
