@@ -7,7 +7,9 @@
 // (`npm test` runs it first; alone: `npm run build`). Declarations under
 // node_modules are not ours to fix and are left out: msw 2's CommonJS ones import
 // the ESM-only `rettime` (TS1479 there, whoever compiles them this way).
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
@@ -44,5 +46,25 @@ describe('the package as TypeScript consumers compile it', () => {
   it('type-checks a Node ESM consumer without the DOM lib: the client names no DOM type, and ws fits platform.WebSocket', () => {
     expect(existsSync(`${DIST}index.mjs`), 'dist/ is missing: npm run build').toBe(true);
     expect(compile(NODE_TSCONFIG).errors).toBe('');
+  }, 60_000);
+
+  it('resolves the subpath types under moduleResolution node10 too (typesVersions), where exports are not read', () => {
+    expect(existsSync(`${DIST}server/index.d.ts`), 'dist/ is missing: npm run build').toBe(true);
+    // node10 does not resolve a package by its own name: install it as a dependency would be, by a link.
+    const app = mkdtempSync(join(tmpdir(), 'cometkit-node10-'));
+    try {
+      mkdirSync(join(app, 'node_modules'));
+      symlinkSync(fileURLToPath(new URL('../../', import.meta.url)), join(app, 'node_modules', 'cometkit'), 'dir');
+      writeFileSync(join(app, 'app.ts'), "import { createClient } from 'cometkit';\nimport { createServer } from 'cometkit/server';\nexport const both = [createClient({ url: 'http://x/c' }), createServer({ path: '/c' })];\n");
+      const program = ts.createProgram([join(app, 'app.ts')], {
+        strict: true, noEmit: true, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10,
+        target: ts.ScriptTarget.ES2022, skipLibCheck: true, types: ['node'], typeRoots: [fileURLToPath(new URL('../../node_modules/@types', import.meta.url))],
+        ignoreDeprecations: '6.0',
+      });
+      const errors = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      expect(errors).toEqual([]);
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
   }, 60_000);
 });
