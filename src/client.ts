@@ -39,6 +39,11 @@ interface Pending {
 
 /** Acknowledge at least this often, counted in messages, so the server's backlog stays short. */
 const ACK_EVERY = 64;
+/**
+ * Characters a request leaves in its frame for its reply, which can be longer (`"successful":true`)
+ * and on long-polling comes back in one response with the others'.
+ */
+const REPLY_ROOM = 64;
 const badChannel = (channel: unknown) => new CometError('bad_channel', `Expected a channel but got ${JSON.stringify(channel)}`);
 const failed = (code: CometErrorCode, reply: Message) => new CometError(code, `${reply.channel} failed: ${reply.error}`, { reply });
 
@@ -546,9 +551,7 @@ export class CometClient {
     if (!link) return;
     const max = this.#o.maxMessageChars;
     let batch: Message[] = [];
-    // The frame so far: `[`, then each message with the `,` or `]` after it, and 64 more for its reply,
-    // which can be longer (`"successful":true`) and on long-polling comes back in one response with the others'.
-    let chars = 1;
+    let chars = 1; // the frame so far: `[`, then each message with the `,` or `]` after it, and REPLY_ROOM
     for (const [id, p] of this.#pending) {
       if (p.link === link) continue;
       p.link = link;
@@ -558,10 +561,10 @@ export class CometClient {
         const size = messageChars(m, max);
         // A server refuses an oversized frame whole (HTTP 413; on a WebSocket a close, which
         // the re-send after reconnecting would repeat forever): start another frame instead.
-        if ((chars += size + 65) > max && batch.length) {
+        if ((chars += size + (1 + REPLY_ROOM)) > max && batch.length) {
           link.send(batch);
           batch = [];
-          chars = size + 66;
+          chars = size + (2 + REPLY_ROOM);
         }
         batch.push(m);
       } catch (error) {

@@ -1,5 +1,5 @@
 import { CometError } from './errors.js';
-import { MAX_FRAME_CHARS } from './protocol/frame.js';
+import { MAX_FRAME_CHARS, MIN_MESSAGE_CHARS } from './protocol/frame.js';
 import type { BackoffOptions } from './backoff.js';
 import type { Extension } from './extensions.js';
 import type { Platform } from './platform.js';
@@ -71,8 +71,7 @@ export function resolveOptions(options: CoreOptions): ResolvedOptions {
   }
   if (!/^https?:$/.test(url?.protocol ?? '')) throw badOption('an absolute http(s) URL', options.url);
   if (!Array.isArray(options.transports) || !options.transports.length) throw badOption('at least one transport', options.transports);
-  // Below it not even a server's notice of a message left out as too long (cometkit's: docs/wire.md) fits.
-  if (options.maxMessageChars! < 2048) throw badOption('maxMessageChars of at least 2048', options.maxMessageChars);
+  if (options.maxMessageChars! < MIN_MESSAGE_CHARS) throw badOption(`maxMessageChars of at least ${MIN_MESSAGE_CHARS}`, options.maxMessageChars);
   return {
     ...DEFAULTS,
     extensions: [],

@@ -5,6 +5,13 @@ import type { Message } from './message.js';
 export const MAX_FRAME_CHARS = 1 << 20;
 
 /**
+ * The least `maxMessageChars` a client may have, and what cometkit's server raises a
+ * smaller announced one to: a server's notice of a message left out as too long repeats
+ * its channel (up to 1,024 characters), beside a connect reply on long-polling.
+ */
+export const MIN_MESSAGE_CHARS = 2048;
+
+/**
  * Parse one wire frame (a JSON array of messages, or a lone message object,
  * which some servers send) into messages. Everything a hostile or broken
  * server could send turns into a `bad_message` / `too_large` CometError here,

@@ -208,7 +208,8 @@ export class Engine {
 
   /** The longest frame to write to `clientId` here: the limit it announced (`ext.maxMessageChars`), within `maxFrameChars`. */
   frameCharsFor(clientId: string | undefined): number {
-    return Math.min(this.#limits.frameChars, (clientId && this.#links.get(clientId)?.maxChars) || Infinity);
+    const link = clientId === undefined ? undefined : this.#links.get(clientId);
+    return link ? link.frameChars(this.#limits.frameChars) : this.#limits.frameChars;
   }
 
   /**
@@ -357,8 +358,7 @@ export class Engine {
     const clientId = this.#randomId();
     // Only our per-message variant: a CometD client's `ack: true` expects per-batch acks (see docs/wire.md).
     const ack = message.ext?.ack === 'seq';
-    const maxChars = clientFrameChars(message.ext?.maxMessageChars);
-    await this.#store.createSession(clientId, maxChars ? { ack, maxChars } : { ack }, this.#clock.now());
+    await this.#store.createSession(clientId, { ack, maxChars: clientFrameChars(message.ext?.maxMessageChars) }, this.#clock.now());
     this.#emitter.emit('handshake', { clientId });
     const out: Message = withId(message, {
       channel: HANDSHAKE,

@@ -6,6 +6,7 @@
  * exactly what `JSON.stringify` of the same batch gives
  * (test/server/frame-text.test.ts pins that).
  */
+import { MIN_MESSAGE_CHARS } from '../protocol/frame.js';
 import type { Message } from '../protocol/message.js';
 import type { BacklogEntry } from './store.js';
 
@@ -17,6 +18,9 @@ import type { BacklogEntry } from './store.js';
  */
 const TEXT = Symbol('json');
 type WithText = Message & { [TEXT]?: string };
+
+/** A message's kept text, or its JSON when it has none (not kept: most messages are written once). */
+const textOf = (message: Message): string => (message as WithText)[TEXT] ?? JSON.stringify(message);
 
 /** `message` keeping `text`, which must be exactly `JSON.stringify(message)` (e.g. what it was parsed from). */
 export const keepText = <M extends Message>(message: M, text: string): M => Object.defineProperty(message, TEXT, { value: text });
@@ -56,19 +60,12 @@ const SEQ_EXT = `,"ext":{"seq":${Number.MAX_SAFE_INTEGER}}`.length;
 export const fitsInFrame = (message: Message, chars: number): boolean => messageText(message).length + SEQ_EXT + 2 <= chars;
 
 /**
- * The least `ext.maxMessageChars` taken from a client: a notice of a left-out message
- * repeats its channel (up to 1,024 characters), and on long-polling shares its frame
- * with a connect reply, so below this even the notice might not fit.
- */
-const MIN_CLIENT_CHARS = 2048;
-
-/**
  * The longest frame a client said in its handshake it accepts (`ext.maxMessageChars`,
- * cometkit's client sends its `maxMessageChars`), raised to `MIN_CLIENT_CHARS`;
+ * cometkit's client sends its `maxMessageChars`), raised to `MIN_MESSAGE_CHARS` (src/protocol/frame.ts);
  * `undefined` when it said nothing usable.
  */
 export function clientFrameChars(said: unknown): number | undefined {
-  return typeof said === 'number' && Number.isSafeInteger(said) && said > 0 ? Math.max(said, MIN_CLIENT_CHARS) : undefined;
+  return typeof said === 'number' && Number.isSafeInteger(said) && said > 0 ? Math.max(said, MIN_MESSAGE_CHARS) : undefined;
 }
 
 /**
@@ -83,27 +80,23 @@ export function leftOut(entry: BacklogEntry, chars: number): BacklogEntry {
   return { seq: entry.seq, message: { channel, id, ext: { tooLarge: chars } } };
 }
 
+/** A backlog entry as written to a client without ack: the shared text. */
+const entryText = (entry: BacklogEntry): string => messageText(entry.message);
+
 /**
- * `messages` in frames of at most `chars` characters each, in order (a message
- * longer than that alone gets a frame of its own): the replies to a batch a client
- * sent near its limit can be longer than the batch (`"successful":true` each).
+ * The texts of the leading `items` from `from` on that fit in one frame of `chars`
+ * characters (at least one always goes), each item's text from `text`.
  */
-export function splitFrames(messages: readonly Message[], chars: number): Message[][] {
-  const frames: Message[][] = [];
-  let frame: Message[] = [];
+function fitting<T>(items: readonly T[], from: number, text: (item: T) => string, chars: number): string[] {
+  const parts: string[] = [];
+  // `[` + parts joined by `,` + `]`: one bracket, then each part with the separator or bracket after it.
   let total = 1;
-  for (const message of messages) {
-    const size = messageText(message).length + 1;
-    if (total + size > chars && frame.length > 0) {
-      frames.push(frame);
-      frame = [];
-      total = 1;
-    }
-    frame.push(message);
-    total += size;
+  for (let i = from; i < items.length; i++) {
+    const part = text(items[i]!);
+    if ((total += part.length + 1) > chars && parts.length > 0) break;
+    parts.push(part);
   }
-  if (frame.length > 0) frames.push(frame);
-  return frames;
+  return parts;
 }
 
 /**
@@ -113,16 +106,22 @@ export function splitFrames(messages: readonly Message[], chars: number): Messag
  * again on every reconnect: a big backlog (a long-poll that fell behind) must
  * leave in pieces.
  */
-export function firstFrame(entries: readonly BacklogEntry[], ack: boolean, chars: number): string[] {
-  const parts: string[] = [];
-  // `[` + parts joined by `,` + `]`: one bracket, then each part with the separator or bracket after it.
-  let total = 1;
-  for (const entry of entries) {
-    const part = ack ? seqText(entry) : messageText(entry.message);
-    if ((total += part.length + 1) > chars && parts.length > 0) break;
-    parts.push(part);
+export const firstFrame = (entries: readonly BacklogEntry[], ack: boolean, chars: number): string[] =>
+  fitting(entries, 0, ack ? seqText : entryText, chars);
+
+/**
+ * `messages` as the texts of frames of at most `chars` characters each, in order (a
+ * message longer than that alone gets a frame of its own): the replies to a batch a
+ * client sent near its limit can be longer than the batch (`"successful":true` each).
+ */
+export function frameTexts(messages: readonly Message[], chars: number): string[] {
+  const frames: string[] = [];
+  for (let i = 0; i < messages.length; ) {
+    const parts = fitting(messages, i, textOf, chars);
+    frames.push(frameText(parts));
+    i += parts.length;
   }
-  return parts;
+  return frames;
 }
 
 /** A frame's text from its parts (see `firstFrame`). */
@@ -144,4 +143,4 @@ export const frameMessages = (entries: readonly BacklogEntry[], parts: readonly 
  * @example
  * res.end(batchText(await engine.handle(readBatch(body), context)));
  */
-export const batchText = (messages: readonly Message[]): string => `[${messages.map((m) => (m as WithText)[TEXT] ?? JSON.stringify(m)).join(',')}]`;
+export const batchText = (messages: readonly Message[]): string => frameText(messages.map(textOf));

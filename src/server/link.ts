@@ -43,6 +43,11 @@ export class Link {
     this.acked = acked;
   }
 
+  /** The longest frame to write to this client: its announced limit, within the engine's `frameChars`. */
+  frameChars(engineChars: number): number {
+    return Math.min(engineChars, this.maxChars || Infinity);
+  }
+
   /** Answer a held connect (with `messages` after its reply, for polling). */
   release(held: Held, messages: Message[] = [], reply = held.reply): void {
     if (this.held === held) this.held = null;
@@ -93,7 +98,7 @@ export class Link {
         if (!poll && !connection) continue;
         // A poll's response carries its connect reply too (its text is kept: the response reuses it).
         const reply = poll ? messageText(poll.reply).length + 1 : 0;
-        const limit = Math.min(limits.frameChars, this.maxChars || Infinity) - reply;
+        const limit = this.frameChars(limits.frameChars) - reply;
         const room = poll ? limit : Math.min(limit, BATCH_CHARS);
         let parts = firstFrame(pending, this.ack, room);
         // A message longer than the client said it accepts goes as a notice under its seq

@@ -7,7 +7,7 @@ import type { Message } from '../protocol/message.js';
 import { checkRequestOrigin } from './cors.js';
 import { readBatch, type Connection, type Engine } from './engine.js';
 import { errorBatch } from './bayeux-error.js';
-import { batchText, splitFrames } from './frame-text.js';
+import { frameTexts } from './frame-text.js';
 import type { ResolvedServerOptions } from './options.js';
 import { closeFrame, encodeFrame, FrameError, FrameReader, OPCODE, STATUS, type FrameSink } from './websocket-frames.js';
 
@@ -322,7 +322,7 @@ export class WebSocketTransport {
     try {
       const replies = await this.engine.handle(messages, { transport: 'websocket', connection, headers: connection.headers });
       // Within the client's limit: the replies to a batch it sent near it can be longer than the batch.
-      if (replies.length > 0) for (const frame of splitFrames(replies, this.engine.frameCharsFor(replies[0]!.clientId))) connection.sendText(batchText(frame));
+      for (const frame of frameTexts(replies, this.engine.frameCharsFor(replies[0]?.clientId))) connection.sendText(frame);
     } catch {
       // A failing store must cost one batch, never the socket or the process.
       connection.send(errorBatch('500::Server error'));

@@ -9,7 +9,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Engine, type Connection } from '../../src/server/engine.js';
-import { batchText, firstFrame, fitsInFrame, frameMessages, frameText } from '../../src/server/frame-text.js';
+import { batchText, firstFrame, fitsInFrame, frameMessages, frameText, frameTexts, keepText } from '../../src/server/frame-text.js';
 import { iframeChunk } from '../../src/server/script-escape.js';
 import type { BacklogEntry, Extension } from '../../src/server/index.js';
 import type { Message } from '../../src/protocol/message.js';
@@ -31,6 +31,22 @@ const entries = (): BacklogEntry[] => [
 ];
 
 describe('frame text', () => {
+  it('splits messages into frames within a limit, in order, one too long for it alone, each frame their JSON', () => {
+    const messages: Message[] = [
+      { id: '1', channel: '/meta/subscribe', successful: true, subscription: '/a' },
+      { id: '2', channel: '/meta/subscribe', successful: true, subscription: '/b' },
+      { id: '3', channel: '/x', successful: true, data: 'y'.repeat(200) },
+      { id: '4', channel: '/meta/subscribe', successful: true, subscription: '/c' },
+    ];
+    const limit = JSON.stringify(messages.slice(0, 2)).length;
+    const frames = frameTexts(messages, limit);
+    expect(frames).toEqual([JSON.stringify(messages.slice(0, 2)), JSON.stringify([messages[2]]), JSON.stringify([messages[3]])]);
+    expect(frameTexts(messages, Number.POSITIVE_INFINITY)).toEqual([JSON.stringify(messages)]);
+    expect(frameTexts([], limit)).toEqual([]);
+    // A message's kept text is what goes out (shared deliveries are serialised once).
+    expect(frameTexts([keepText({ channel: '/k' }, '{"channel":"/k","kept":1}')], limit)).toEqual(['[{"channel":"/k","kept":1}]']);
+  });
+
   it.each([true, false])('matches JSON.stringify of the old per-recipient batch (ack: %s)', (ack) => {
     const all = entries();
     const parts = firstFrame(all, ack, Number.POSITIVE_INFINITY);
