@@ -264,9 +264,8 @@ export class CometClient {
           this.#race = null;
           this.#retry(new CometError('transport_failed', 'No transport connected'));
         },
-        setTimeout: this.#platform.setTimeout,
-        clearTimeout: this.#platform.clearTimeout,
       },
+      this.#platform,
       // A WebSocket takes a few round trips (TCP, TLS, upgrade, connect): past 6 it is likely stuck (RFC 8305 bounds it too).
       this.#o.fallbackDelay ?? Math.min(1000, Math.max(400, 6 * this.#rtt)),
     )).begin();

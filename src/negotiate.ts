@@ -27,8 +27,6 @@ export interface RaceHost<L> {
   stop(link: L): void;
   won(link: L): void;
   lost(): void;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
 }
 
 /** A running race; the client reports each runner's outcome to it. */
@@ -48,18 +46,23 @@ export interface Race<L> {
  * every other is stopped. `host.lost` is called when every candidate failed.
  * Call `begin` after storing the race, so no runner reports to a host that does not know it yet.
  * Once the race is over (won, lost or cancelled) `running` is empty and stays so,
- * so a late report finds no runner and does nothing.
+ * so a late report finds no runner and does nothing. The fallback timer runs on `platform`'s clock.
  */
-export function race<L>(candidates: readonly TransportFactory[], host: RaceHost<L>, fallbackDelay: number): Race<L> & { begin(): void } {
+export function race<L>(
+  candidates: readonly TransportFactory[],
+  host: RaceHost<L>,
+  platform: Pick<Platform, 'setTimeout' | 'clearTimeout'>,
+  fallbackDelay: number,
+): Race<L> & { begin(): void } {
   const queue = [...candidates];
   const running = new Set<L>();
   let timer: unknown;
   const next = () => {
-    host.clearTimeout(timer);
+    platform.clearTimeout(timer);
     const factory = queue.shift();
     if (factory) {
       running.add(host.start(factory));
-      if (queue.length) timer = host.setTimeout(next, fallbackDelay);
+      if (queue.length) timer = platform.setTimeout(next, fallbackDelay);
     } else if (!running.size) host.lost();
   };
   const self = {
@@ -77,7 +80,7 @@ export function race<L>(candidates: readonly TransportFactory[], host: RaceHost<
       return true;
     },
     cancel() {
-      host.clearTimeout(timer);
+      platform.clearTimeout(timer);
       running.forEach(host.stop);
       running.clear();
     },

@@ -112,10 +112,12 @@ describe('Race', () => {
       stop: (l) => void stopped.push(l),
       won: (l) => void (host.winner = l),
       lost: () => void host.lostCalls++,
-      setTimeout: (fn, ms) => setTimeout(fn, ms),
-      clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
     };
-    const r = startRace(candidates, host, delay);
+    const timers = {
+      setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+      clearTimeout: (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    };
+    const r = startRace(candidates, host, timers, delay);
     r.begin();
     return { r, host, started, stopped };
   }
