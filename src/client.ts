@@ -516,14 +516,13 @@ export class CometClient {
   #subscribe(channel: string, entry: Channel): Channel {
     this.#channels.set(channel, entry);
     entry.confirmed = false;
-    entry.ready = this.#request({ channel: SUBSCRIBE, subscription: channel }, 'subscribe_denied').then(() => void (entry.confirmed = true), (error: CometError) => {
+    (entry.ready = this.#request({ channel: SUBSCRIBE, subscription: channel }, 'subscribe_denied').then(() => void (entry.confirmed = true), (error: CometError) => {
       if (this.#channels.get(channel) === entry) this.#channels.delete(channel);
       this.#routes.clear();
       // Closed: #teardown has reported why already (or was asked to close).
       if (this.#state !== 'closed') this.#events.emit('error', error);
       throw error;
-    });
-    entry.ready.catch(() => {}); // unawaited `ready` must not become an unhandled rejection
+    })).catch(() => {}); // unawaited `ready` must not become an unhandled rejection
     return entry;
   }
 
