@@ -29,7 +29,7 @@ interface Waiter {
 }
 
 interface Pending {
-  message: Message;
+  request: Message;
   code: CometErrorCode;
   resolve(reply: Message): void;
   reject(error: CometError): void;
@@ -394,7 +394,7 @@ export class CometClient {
       if (this.#ack) message.ext = { ack: (this.#acked = this.#lastSeq) };
       return this.#ext(message);
     },
-    advice: () => this.#advice,
+    sessionAdvice: () => this.#advice,
     connected: (link) => {
       if (this.#race?.connected(link)) return;
       if (link === this.#upgrade) {
@@ -423,7 +423,7 @@ export class CometClient {
       }
     },
     received: (messages) => this.#receive(messages),
-    error: (error) => this.#events.emit('error', error),
+    report: (error) => this.#events.emit('error', error),
     };
   }
 
@@ -533,7 +533,7 @@ export class CometClient {
       const id = '' + ++this.#nextId;
       // #flush checks it as sent, once extensions have added their fields; offline, fail fast too.
       if (!this.#active) messageChars(message, this.#o.maxMessageChars);
-      this.#pending.set(id, { message: { ...message, id }, code, resolve, reject });
+      this.#pending.set(id, { request: { ...message, id }, code, resolve, reject });
       if (this.#state === 'disconnected') void this.connect();
       if (!this.#flushing) {
         this.#flushing = true;
@@ -553,7 +553,7 @@ export class CometClient {
     for (const [id, p] of this.#pending) {
       if (p.link === link) continue;
       p.link = link;
-      const m = this.#ext({ ...p.message, clientId: this.#clientId! }); // set while a link is active
+      const m = this.#ext({ ...p.request, clientId: this.#clientId! }); // set while a link is active
       try {
         if (!m) throw new CometError(p.code, 'Dropped by an extension');
         const size = messageChars(m, max);

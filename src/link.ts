@@ -11,13 +11,13 @@ export interface LinkHost {
   /** A connect message for this session (id, clientId, ack, extensions applied). */
   connectMessage(connectionType: string, first: boolean): Message | null;
   /** The session's advice from the handshake, the starting point of each link's. */
-  advice(): Advice;
+  sessionAdvice(): Advice;
   connected(link: Link, reply: Message): void;
   refused(link: Link, reply: Message): void;
   down(link: Link, error: CometError): void;
   /** A batch as it arrived; its connect replies are the link's, for the host to skip. */
   received(messages: Message[]): void;
-  error(error: CometError): void;
+  report(error: CometError): void;
 }
 
 /**
@@ -46,7 +46,7 @@ export class Link {
     this.connectionType = factory.connectionType;
     this.#transport = factory.create();
     this.#host = host;
-    this.#advice = { ...host.advice() };
+    this.#advice = { ...host.sessionAdvice() };
   }
 
   open(): this {
@@ -59,7 +59,7 @@ export class Link {
       // (A transport makes no sink call after close(), so no guard is needed here.)
       onOpen: () => this.#connect(!this.since),
       onMessages: (messages) => this.#receive(messages),
-      onError: this.#host.error,
+      onError: this.#host.report,
       onClose: (error) => this.#down(error),
     });
     return this;
