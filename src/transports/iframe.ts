@@ -10,7 +10,7 @@ import type { TransportFactory } from './transport.js';
 export const iframeTransport: TransportFactory = streamTransport(
   'iframe',
   'iframe-streaming',
-  (p) => !!(p.document && p.window),
+  (p) => !!p.document && !!p.window,
   (c, e) => {
     const w = c.platform.window!;
     const f = c.platform.document!.createElement('iframe');
