@@ -44,7 +44,7 @@ const ACK_EVERY = 64;
  * and on long-polling comes back in one response with the others'.
  */
 const REPLY_ROOM = 64;
-const badChannel = (channel: unknown) => new CometError('bad_channel', `Expected a channel but got ${JSON.stringify(channel)}`);
+const expectedChannel = (channel: unknown) => `Expected a channel but got ${JSON.stringify(channel)}`;
 const failed = (code: CometErrorCode, reply: Message) => new CometError(code, `${reply.channel} failed: ${reply.error}`, { reply });
 
 /**
@@ -139,7 +139,7 @@ export class CometClient {
    * @throws CometError `bad_channel` for a malformed pattern, `closed` after `disconnect()`
    */
   subscribe<T = unknown>(channel: string, callback: MessageCallback<T>): Subscription {
-    if (!isValidChannel(channel) || isMeta(channel)) throw badChannel(channel);
+    if (!isValidChannel(channel) || isMeta(channel)) throw new CometError('bad_channel', expectedChannel(channel));
     if (this.#state === 'closed') throw new CometError('closed', 'Client closed');
     const entry = this.#channels.get(channel) ?? this.#subscribe(channel, { callbacks: new Set() } as Channel);
     entry.callbacks.add(callback as MessageCallback<never>);
@@ -161,7 +161,7 @@ export class CometClient {
    * Rejects with `bad_channel`, `too_large`, `bad_message` (data JSON cannot carry), `publish_failed` or `closed`.
    */
   async publish(channel: string, data: unknown): Promise<void> {
-    if (!isValidChannel(channel) || isWildcard(channel) || isMeta(channel)) throw badChannel(channel);
+    if (!isValidChannel(channel) || isWildcard(channel) || isMeta(channel)) throw new CometError('bad_channel', expectedChannel(channel));
     await this.#request({ channel, data }, 'publish_failed');
   }
 
@@ -434,7 +434,7 @@ export class CometClient {
       const m = message.channel !== CONNECT && this.#ext(message, 'incoming'); // connect replies are the link's
       if (!m) continue;
       if (m.successful !== undefined || isMeta(m.channel)) this.#reply(m);
-      else if (!this.#route(m.channel)) this.#events.emit('error', new CometError('bad_message', badChannel(m.channel).message));
+      else if (!this.#route(m.channel)) this.#events.emit('error', new CometError('bad_message', expectedChannel(m.channel)));
       else this.#sequence(m);
     }
   }
