@@ -272,8 +272,8 @@ export class CometClient {
   }
 
   #promote(link: Link): void {
-    this.#race = null;
     const previous = this.transport;
+    this.#race = null;
     this.#active?.close();
     this.#active = link;
     link.activate();
