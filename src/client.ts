@@ -340,7 +340,7 @@ export class CometClient {
   #drop(): void {
     this.#handshaking?.close(); // a handshake the server never answers must not outlive the client
     const previous = this.transport;
-    this.#race?.cancel();
+    this.#race?.close();
     this.#race = null;
     this.#active?.close();
     this.#active = null;

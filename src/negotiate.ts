@@ -36,7 +36,7 @@ export interface Race<L> {
   /** A runner failed before connecting: start the next at once. False when `link` is not a runner. */
   failed(link: L): boolean;
   /** Stop every runner and timer. */
-  cancel(): void;
+  close(): void;
 }
 
 /**
@@ -45,7 +45,7 @@ export interface Race<L> {
  * or as soon as one fails; the first to complete a `/meta/connect` wins and
  * every other is stopped. `host.lost` is called when every candidate failed.
  * Call `begin` after storing the race, so no runner reports to a host that does not know it yet.
- * Once the race is over (won, lost or cancelled) `running` is empty and stays so,
+ * Once the race is over (won, lost or closed) `running` is empty and stays so,
  * so a late report finds no runner and does nothing. The fallback timer runs on `platform`'s clock.
  */
 export function race<L>(
@@ -69,7 +69,7 @@ export function race<L>(
     begin: next,
     connected(link: L) {
       if (!running.delete(link)) return false;
-      self.cancel();
+      self.close();
       host.won(link);
       return true;
     },
@@ -79,7 +79,7 @@ export function race<L>(
       next();
       return true;
     },
-    cancel() {
+    close() {
       platform.clearTimeout(timer);
       running.forEach(host.stop);
       running.clear();
