@@ -44,7 +44,7 @@ export function createLink(c: TransportContext, s: TransportSink, stop?: () => v
       if (live) s.onOpen();
     },
     feed(text) {
-      let m: Message[];
+      let m: Message[] = [];
       let whole = true;
       const bad = (e: CometError) => {
         whole = false;
@@ -53,8 +53,7 @@ export function createLink(c: TransportContext, s: TransportSink, stop?: () => v
       try {
         m = parseFrame(text, c.maxMessageChars, bad);
       } catch (e) {
-        bad(e as CometError);
-        return false;
+        bad(e as CometError); // a frame that is not JSON, or too long: nothing to deliver
       }
       if (live && m.length) s.onMessages(m);
       return whole;
