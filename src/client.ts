@@ -466,11 +466,12 @@ export class CometClient {
     const id = reply.id as string;
     const p = this.#pending.get(id); // a hostile id of another type simply finds nothing
     if (!p) return;
-    // Unknown client: keep the request; #flush re-sends it on the new session's link.
-    if (reply.successful !== true && reply.advice?.reconnect === 'handshake') return this.#rehandshake();
-    this.#pending.delete(id);
     if (reply.successful === true) p.resolve(reply);
+    // Unknown client: keep the request; #flush re-sends it on the new session's link.
+    else if (reply.advice?.reconnect === 'handshake') return this.#rehandshake();
     else p.reject(failed(p.code, reply));
+    // Settling calls nothing at once (promise callbacks run later), so it may come first.
+    this.#pending.delete(id);
   }
 
   /** Hand deliveries to the app once each, in the server's order (the ack extension's `seq`). */
