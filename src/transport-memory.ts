@@ -41,9 +41,10 @@ export function transportMemory(endpoint: URL, platform: Platform, enabled: bool
   try {
     // Without localStorage (Node, sandboxed frames) memory lasts until disconnect(), which #start renews.
     storage = enabled ? platform.storage : undefined;
-    memo = Object(JSON.parse(storage?.getItem(key) || '{}'));
+    // Nothing stored: JSON.parse(null) is null, which Object() makes {}; no storage at all throws (undefined is no JSON).
+    memo = Object(JSON.parse(storage?.getItem(key) as string));
   } catch {
-    // Corrupt or inaccessible storage must never stop a connection.
+    // Corrupt, absent or inaccessible storage must never stop a connection.
   }
   const save = () => {
     try {
