@@ -27,10 +27,10 @@ export class CometError extends Error {
   /** The Bayeux message that carried the failure, when there was one. */
   declare readonly reply: unknown;
 
-  constructor(code: CometErrorCode, message: string, options: { cause?: unknown; reply?: unknown } = {}) {
+  constructor(code: CometErrorCode, message: string, options?: { cause?: unknown; reply?: unknown }) {
     super(message, options); // Error reads only `cause`
     this.code = code;
-    this.reply = options.reply;
+    this.reply = options?.reply;
   }
 }
 
