@@ -83,7 +83,7 @@ export interface StorageLike {
 }
 
 /** Fill in what `given` leaves out from `globalThis`, now. */
-export function resolvePlatform(given: Partial<Platform> = {}): Platform {
+export function resolvePlatform(given?: Partial<Platform>): Platform {
   const g = globalThis as Omit<typeof globalThis, 'EventSource' | 'window' | 'document' | 'localStorage'> & {
     EventSource?: EventSourceConstructor;
     window?: WindowLike;
