@@ -43,7 +43,8 @@ export type ResolvedOptions = Required<Omit<CoreOptions, 'url' | 'reconnect' | '
   fallbackDelay?: number;
   url: URL;
   reconnect: BackoffOptions;
-  platform: Partial<Platform>;
+  /** As given: the client fills in the rest from globalThis when it connects (resolvePlatform). */
+  platform?: Partial<Platform>;
 };
 
 /** The defaults. */
@@ -76,7 +77,6 @@ export function resolveOptions(options: CoreOptions): ResolvedOptions {
     ...DEFAULTS,
     extensions: [],
     headers: {},
-    platform: {},
     ...defined(options),
     url,
     reconnect: { ...DEFAULTS.reconnect, ...defined(options.reconnect ?? {}) },
