@@ -27,7 +27,7 @@ export function parseFrame(text: string, maxChars: number, bad: (error: CometErr
   } catch (cause) {
     throw new CometError('bad_message', 'Expected a JSON frame', { cause });
   }
-  const list = (Array.isArray(value) ? value : [value]) as Message[];
+  const list = [value].flat() as Message[]; // an array's elements, or the lone message
   return list.filter((m) => typeof m?.channel === 'string' || (bad(new CometError('bad_message', 'Expected messages with a channel', { reply: m })), false));
 }
 
