@@ -476,8 +476,8 @@ export class CometClient {
 
   /** Hand deliveries to the app once each, in the server's order (the ack extension's `seq`). */
   #sequence(m: Message): void {
-    const seq = (this.#ack ? m.ext?.seq : undefined) as number;
-    // No (usable) number: nothing to order by. A hostile one must not sit in `held` forever.
+    const seq = (this.#ack && m.ext?.seq) as number;
+    // No (usable) number, or no ack extension (false): nothing to order by. A hostile one must not sit in `held` forever.
     if (!Number.isSafeInteger(seq)) return this.#dispatch(m);
     if (seq <= this.#lastSeq || this.#held.has(seq)) {
       this.stats.duplicates++;
