@@ -258,7 +258,6 @@ export class CometClient {
       candidates,
       {
         start: (factory) => new Link(factory, this.#host).open(),
-        stop: (link) => link.close(),
         won: (link) => this.#promote(link),
         lost: () => {
           this.#race = null;

@@ -22,9 +22,8 @@ export function orderTransports(
 }
 
 /** What a race needs from the client. */
-export interface RaceHost<L> {
+export interface RaceHost<L extends { close(): void }> {
   start(factory: TransportFactory): L;
-  stop(link: L): void;
   won(link: L): void;
   lost(): void;
 }
@@ -43,12 +42,12 @@ export interface Race<L> {
  * A staggered race (Happy Eyeballs, RFC 8305): start the first transport; start
  * the next one when the running ones have not connected within `fallbackDelay`,
  * or as soon as one fails; the first to complete a `/meta/connect` wins and
- * every other is stopped. `host.lost` is called when every candidate failed.
+ * every other is closed. `host.lost` is called when every candidate failed.
  * Call `begin` after storing the race, so no runner reports to a host that does not know it yet.
  * Once the race is over (won, lost or closed) `running` is empty and stays so,
  * so a late report finds no runner and does nothing. The fallback timer runs on `platform`'s clock.
  */
-export function race<L>(
+export function race<L extends { close(): void }>(
   candidates: readonly TransportFactory[],
   host: RaceHost<L>,
   platform: Pick<Platform, 'setTimeout' | 'clearTimeout'>,
@@ -75,13 +74,13 @@ export function race<L>(
     },
     failed(link: L) {
       if (!running.delete(link)) return false;
-      host.stop(link);
+      link.close();
       next();
       return true;
     },
     close() {
       platform.clearTimeout(timer);
-      running.forEach(host.stop);
+      running.forEach((link) => link.close());
       running.clear();
     },
   };

@@ -106,11 +106,19 @@ describe('Race', () => {
     vi.useFakeTimers();
     const started: string[] = [];
     const stopped: string[] = [];
-    const host: RaceHost<string> & { winner?: string; lostCalls: number } = {
+    // A runner is stopped by its close(), as a Link is.
+    type Runner = { name: string; close(): void };
+    const runners = new Map<string, Runner>();
+    const runner = (name: string) => runners.get(name)!;
+    const host: RaceHost<Runner> & { winner?: string; lostCalls: number } = {
       lostCalls: 0,
-      start: (f) => (started.push(f.name), f.name),
-      stop: (l) => void stopped.push(l),
-      won: (l) => void (host.winner = l),
+      start: (f) => {
+        started.push(f.name);
+        const l = { name: f.name, close: () => void stopped.push(f.name) };
+        runners.set(f.name, l);
+        return l;
+      },
+      won: (l) => void (host.winner = l.name),
       lost: () => void host.lostCalls++,
     };
     const timers = {
@@ -119,15 +127,15 @@ describe('Race', () => {
     };
     const r = startRace(candidates, host, timers, delay);
     r.begin();
-    return { r, host, started, stopped };
+    return { r, host, started, stopped, runner };
   }
 
   it('starts the next transport after fallbackDelay and keeps the first to connect', () => {
-    const { r, host, started, stopped } = race([ws, sse, lp]);
+    const { r, host, started, stopped, runner } = race([ws, sse, lp]);
     expect(started).toEqual(['websocket']);
     vi.advanceTimersByTime(100);
     expect(started).toEqual(['websocket', 'sse']);
-    r.connected('sse');
+    r.connected(runner('sse'));
     expect(host.winner).toBe('sse');
     expect(stopped).toEqual(['websocket']);
     vi.advanceTimersByTime(1000);
@@ -136,17 +144,17 @@ describe('Race', () => {
   });
 
   it('starts the next transport at once when one fails', () => {
-    const { r, started } = race([ws, lp]);
-    r.failed('websocket');
+    const { r, started, runner } = race([ws, lp]);
+    r.failed(runner('websocket'));
     expect(started).toEqual(['websocket', 'long-poll']);
     vi.useRealTimers();
   });
 
   it('reports lost once every candidate has failed', () => {
-    const { r, host } = race([ws, lp]);
-    r.failed('websocket');
+    const { r, host, runner } = race([ws, lp]);
+    r.failed(runner('websocket'));
     expect(host.lostCalls).toBe(0);
-    r.failed('long-poll');
+    r.failed(runner('long-poll'));
     expect(host.lostCalls).toBe(1);
     vi.useRealTimers();
   });
