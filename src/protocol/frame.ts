@@ -11,6 +11,15 @@ export const MAX_FRAME_CHARS = 1 << 20;
  */
 export const MIN_MESSAGE_CHARS = 2048;
 
+/** `convert()`, with what JSON cannot parse or carry turned into `bad_message`. */
+function json<T>(convert: () => T): T {
+  try {
+    return convert();
+  } catch (cause) {
+    throw new CometError('bad_message', 'Expected a JSON frame', { cause });
+  }
+}
+
 /**
  * Parse one wire frame (a JSON array of messages, or a lone message object,
  * which some servers send) into messages. Everything a hostile or broken
@@ -21,12 +30,7 @@ export const MIN_MESSAGE_CHARS = 2048;
  */
 export function parseFrame(text: string, maxChars: number, bad: (error: CometError) => void): Message[] {
   checkSize(text, maxChars);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (cause) {
-    throw new CometError('bad_message', 'Expected a JSON frame', { cause });
-  }
+  const value: unknown = json(() => JSON.parse(text));
   const list = [value].flat() as Message[]; // an array's elements, or the lone message
   return list.filter((m) => typeof m?.channel === 'string' || (bad(new CometError('bad_message', 'Expected messages with a channel', { reply: m })), false));
 }
@@ -46,12 +50,7 @@ export function checkSize(json: string, maxChars: number): void {
  * carry (a cycle, a BigInt).
  */
 export function messageChars(message: Message, maxChars: number): number {
-  let json: string;
-  try {
-    json = JSON.stringify(message);
-  } catch (cause) {
-    throw new CometError('bad_message', 'Expected a JSON frame', { cause });
-  }
-  checkSize(json, maxChars - 2);
-  return json.length;
+  const text = json(() => JSON.stringify(message));
+  checkSize(text, maxChars - 2);
+  return text.length;
 }
