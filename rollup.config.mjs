@@ -32,7 +32,7 @@ export default [
       terser({ ecma: 2022, compress: { passes: 3, unsafe_arrows: true, unsafe: true, unsafe_comps: true }, mangle: {
           // Properties of internal objects only (link host, race, memory, HTTP link,
           // pending requests); public API and wire names are never on this list.
-          properties: { builtins: true, regex: /^(connectMessage|refused|received|connectSoon|activate|since|worked|died|isDemoted|callbacks|confirmed|won|lost|begin|start|stop|feed|fail|post|live|link|onListenerError|context|down|connected|failed|request|sessionAdvice|report)$/ },
+          properties: { builtins: true, regex: /^(connectMessage|refused|received|connectSoon|activate|since|worked|died|isDemoted|callbacks|confirmed|won|lost|begin|start|stop|feed|fail|post|live|link|onListenerError|context|down|connected|failed|request|sessionAdvice|report|errorCode)$/ },
         }, format: { comments: false } }),
     ],
   },

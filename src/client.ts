@@ -30,7 +30,8 @@ interface Waiter {
 
 interface Pending {
   request: Message;
-  code: CometErrorCode;
+  /** The code its failure gets. */
+  errorCode: CometErrorCode;
   resolve(reply: Message): void;
   reject(error: CometError): void;
   /** The link it went out on; re-sent when that link is gone. */
@@ -468,7 +469,7 @@ export class CometClient {
     if (reply.successful === true) p.resolve(reply);
     // Unknown client: keep the request; #flush re-sends it on the new session's link.
     else if (reply.advice?.reconnect === 'handshake') return this.#rehandshake();
-    else p.reject(failed(p.code, reply));
+    else p.reject(failed(p.errorCode, reply));
     // Settling calls nothing at once (promise callbacks run later), so it may come first.
     this.#pending.delete(id);
   }
@@ -533,7 +534,7 @@ export class CometClient {
       const id = '' + ++this.#nextId;
       // #flush checks it as sent, once extensions have added their fields; offline, fail fast too.
       if (!this.#active) messageChars(message, this.#o.maxMessageChars);
-      this.#pending.set(id, { request: { ...message, id }, code, resolve, reject });
+      this.#pending.set(id, { request: { ...message, id }, errorCode: code, resolve, reject });
       if (this.#state === 'disconnected') void this.connect();
       if (!this.#flushing) {
         this.#flushing = true;
@@ -555,7 +556,7 @@ export class CometClient {
       p.link = link;
       const m = this.#ext({ ...p.request, clientId: this.#clientId! }); // set while a link is active
       try {
-        if (!m) throw new CometError(p.code, 'Dropped by an extension');
+        if (!m) throw new CometError(p.errorCode, 'Dropped by an extension');
         const size = messageChars(m, max);
         // A server refuses an oversized frame whole (HTTP 413; on a WebSocket a close, which
         // the re-send after reconnecting would repeat forever): start another frame instead.
