@@ -185,7 +185,15 @@ export class CometClient {
     this.#memory = transportMemory(this.#o.url, this.#platform, this.#o.rememberTransport);
     this.#host = this.#linkHost();
     const win = this.#platform.window;
-    const online = () => this.#online();
+    // Back online while waiting to reconnect: try again now, not when the backoff ends.
+    const online = () => {
+      if (this.#state !== 'reconnecting' || this.#race) return;
+      this.#attempt = 0;
+      // Reconnecting with no race: #retry or #rehandshake has closed every link, so this clears the retry's timer.
+      this.#drop();
+      if (this.#clientId) this.#negotiate();
+      else this.#handshake();
+    };
     win?.addEventListener?.('online', online);
     this.#unlisten = () => win?.removeEventListener?.('online', online);
     this.#setState('connecting');
@@ -325,15 +333,6 @@ export class CometClient {
     if (!this.#clientId) return; // one is already under way
     this.#setState('reconnecting');
     this.#handshake();
-  }
-
-  #online(): void {
-    if (this.#state !== 'reconnecting' || this.#race) return;
-    this.#attempt = 0;
-    // Reconnecting with no race: #retry or #rehandshake has closed every link, so this clears the retry's timer.
-    this.#drop();
-    if (this.#clientId) this.#negotiate();
-    else this.#handshake();
   }
 
   /** Close every link and race; the session (clientId, pending requests) stays. */
