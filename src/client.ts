@@ -421,28 +421,26 @@ export class CometClient {
         this.#retry(error);
       }
     },
-    received: (messages) => this.#receive(messages),
+    received: (messages) => {
+      for (const message of messages) {
+        const m = message.channel !== CONNECT && this.#ext(message, 'incoming'); // connect replies are the link's
+        if (!m) continue;
+        if (m.successful !== undefined || isMeta(m.channel)) this.#reply(m);
+        else if (!this.#route(m.channel)) this.#events.emit('error', new CometError('bad_message', expectedChannel(m.channel)));
+        else this.#sequence(m);
+      }
+    },
     report: (error) => this.#events.emit('error', error),
     };
   }
 
   // ---- messages ---------------------------------------------------------
 
-  #receive(messages: Message[]): void {
-    for (const message of messages) {
-      const m = message.channel !== CONNECT && this.#ext(message, 'incoming'); // connect replies are the link's
-      if (!m) continue;
-      if (m.successful !== undefined || isMeta(m.channel)) this.#reply(m);
-      else if (!this.#route(m.channel)) this.#events.emit('error', new CometError('bad_message', expectedChannel(m.channel)));
-      else this.#sequence(m);
-    }
-  }
-
   /**
    * The callbacks a delivery on `channel` reaches, in the order their patterns
    * were subscribed (a callback subscribed to two matching patterns runs
    * twice), or undefined for a name no one may publish to. Cached per channel:
-   * a busy channel costs a Map lookup (two per delivery: #receive validates,
+   * a busy channel costs a Map lookup (two per delivery: `received` validates,
    * #dispatch routes, as a callback may change subscriptions in between), not
    * a regex and four pattern lookups. The
    * arrays are never changed (a change of subscriptions empties the cache
