@@ -163,7 +163,8 @@ export class CometClient {
    */
   async publish(channel: string, data: unknown): Promise<void> {
     if (!isValidChannel(channel) || isWildcard(channel) || isMeta(channel)) throw new CometError('bad_channel', expectedChannel(channel));
-    await this.#request({ channel, data }, 'publish_failed');
+    // JSON has no undefined (the message would go without data, which a server refuses): null, as in a JSON array.
+    await this.#request({ channel, data: data ?? null }, 'publish_failed');
   }
 
   /** Leave the session (best effort, briefly waiting for the server) and release everything. */
@@ -268,9 +269,9 @@ export class CometClient {
       {
         start: (factory) => new Link(factory, this.#host).open(),
         won: (link) => this.#promote(link),
-        lost: () => {
+        lost: (reasons) => {
           this.#race = null;
-          this.#retry(new CometError('transport_failed', 'No transport connected'));
+          this.#retry(new CometError('transport_failed', `No transport connected (${reasons.join('; ')})`));
         },
       },
       this.#platform,
@@ -412,7 +413,7 @@ export class CometClient {
     },
     down: (link, error) => {
       link.close();
-      if (this.#race?.failed(link)) return;
+      if (this.#race?.failed(link, `${link.name}: ${error.message}`)) return;
       if (link === this.#upgrade) {
         this.#upgrade = null;
         this.#memory.died(link.name, 0);

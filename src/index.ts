@@ -31,8 +31,9 @@ const BUILT_IN: Record<TransportName, TransportFactory> = {
  * client.subscribe('/stocks/*', (quote) => render(quote));
  */
 export function createClient(options: ClientOptions): CometClient {
-  // Array.from, not map: a lone name (plain JavaScript) is then a bad_options error, not a TypeError.
-  const transports = Array.from(options.transports ?? (Object.keys(BUILT_IN) as TransportName[]), (t) => {
+  // Plain JavaScript may pass nothing (`?.`: resolveOptions reports the missing url) or a lone
+  // name, which concat takes as a list of one.
+  const transports = ([] as Array<TransportName | TransportFactory>).concat(options?.transports ?? (Object.keys(BUILT_IN) as TransportName[])).map((t) => {
     const factory = typeof t === 'string' ? BUILT_IN[t] : t;
     if (!factory) {
       throw badOption('a transport name', JSON.stringify(t));

@@ -25,15 +25,16 @@ export function orderTransports(
 export interface RaceHost<L extends { close(): void }> {
   start(factory: TransportFactory): L;
   won(link: L): void;
-  lost(): void;
+  /** Every candidate failed; `reasons` are what each runner's `failed` said, in order. */
+  lost(reasons: string[]): void;
 }
 
 /** A running race; the client reports each runner's outcome to it. */
 export interface Race<L> {
   /** A runner completed its first connect: it wins, the others stop. False when `link` is not a runner. */
   connected(link: L): boolean;
-  /** A runner failed before connecting: start the next at once. False when `link` is not a runner. */
-  failed(link: L): boolean;
+  /** A runner failed before connecting (`reason` says why): start the next at once. False when `link` is not a runner. */
+  failed(link: L, reason: string): boolean;
   /** Stop every runner and timer. */
   close(): void;
 }
@@ -42,7 +43,7 @@ export interface Race<L> {
  * A staggered race (Happy Eyeballs, RFC 8305): start the first transport; start
  * the next one when the running ones have not connected within `fallbackDelay`,
  * or as soon as one fails; the first to complete a `/meta/connect` wins and
- * every other is closed. `host.lost` is called when every candidate failed.
+ * every other is closed. `host.lost` is called, with the reasons, when every candidate failed.
  * Call `begin` after storing the race, so no runner reports to a host that does not know it yet.
  * Once the race is over (won, lost or closed) `running` is empty and stays so,
  * so a late report finds no runner and does nothing. The fallback timer runs on `platform`'s clock.
@@ -55,6 +56,7 @@ export function race<L extends { close(): void }>(
 ): Race<L> & { begin(): void } {
   const queue = [...candidates];
   const running = new Set<L>();
+  const reasons: string[] = [];
   let timer: unknown;
   const next = () => {
     platform.clearTimeout(timer);
@@ -62,7 +64,7 @@ export function race<L extends { close(): void }>(
     if (factory) {
       running.add(host.start(factory));
       if (queue.length) timer = platform.setTimeout(next, fallbackDelay);
-    } else if (!running.size) host.lost();
+    } else if (!running.size) host.lost(reasons);
   };
   const self = {
     begin: next,
@@ -72,8 +74,9 @@ export function race<L extends { close(): void }>(
       host.won(link);
       return true;
     },
-    failed(link: L) {
+    failed(link: L, reason: string) {
       if (!running.delete(link)) return false;
+      reasons.push(reason);
       link.close();
       next();
       return true;

@@ -62,8 +62,11 @@ const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Objec
 /** A `bad_options` CometError: `Expected <what> but got <got>`. */
 export const badOption = (what: string, got: unknown) => new CometError('bad_options', `Expected ${what} but got ${got}`);
 
-/** Validate and fill in options; a mistake throws a `bad_options` CometError at construction, not at connect. */
-export function resolveOptions(options: CoreOptions): ResolvedOptions {
+/**
+ * Validate and fill in options; a mistake throws a `bad_options` CometError at construction, not at connect.
+ * (The default: plain JavaScript may pass nothing, which is then reported as a missing url.)
+ */
+export function resolveOptions(options: CoreOptions = {} as CoreOptions): ResolvedOptions {
   let url: URL | undefined;
   try {
     url = new URL(options.url);

@@ -63,6 +63,15 @@ describe.each(transports)('%s against the reference server', (transport) => {
     await a.publish('/room/1', { from: 'a' });
     await vi.waitFor(() => expect(seen).toHaveBeenCalledWith({ from: 'a' }, expect.anything()));
   });
+
+  it('publishes undefined data (plain JavaScript, `publish(channel)`) as null, which the server accepts', async () => {
+    const a = client(transport);
+    const b = client(transport);
+    const seen = vi.fn();
+    await b.subscribe('/room/2', seen).ready;
+    await (a.publish as (channel: string) => Promise<void>)('/room/2');
+    await vi.waitFor(() => expect(seen).toHaveBeenCalledWith(null, expect.objectContaining({ channel: '/room/2', data: null })));
+  });
 });
 
 describe('a connect an extension drops', () => {

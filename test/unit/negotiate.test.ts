@@ -110,7 +110,7 @@ describe('Race', () => {
     type Runner = { name: string; close(): void };
     const runners = new Map<string, Runner>();
     const runner = (name: string) => runners.get(name)!;
-    const host: RaceHost<Runner> & { winner?: string; lostCalls: number } = {
+    const host: RaceHost<Runner> & { winner?: string; lostCalls: number; reasons?: string[] } = {
       lostCalls: 0,
       start: (f) => {
         started.push(f.name);
@@ -119,7 +119,7 @@ describe('Race', () => {
         return l;
       },
       won: (l) => void (host.winner = l.name),
-      lost: () => void host.lostCalls++,
+      lost: (reasons) => void (host.lostCalls++, (host.reasons = reasons)),
     };
     const timers = {
       setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
@@ -145,17 +145,19 @@ describe('Race', () => {
 
   it('starts the next transport at once when one fails', () => {
     const { r, started, runner } = race([ws, lp]);
-    r.failed(runner('websocket'));
+    r.failed(runner('websocket'), 'refused');
     expect(started).toEqual(['websocket', 'long-poll']);
     vi.useRealTimers();
   });
 
-  it('reports lost once every candidate has failed', () => {
+  it("reports lost once every candidate has failed, with each one's reason in order", () => {
     const { r, host, runner } = race([ws, lp]);
-    r.failed(runner('websocket'));
+    r.failed(runner('websocket'), 'websocket: refused');
     expect(host.lostCalls).toBe(0);
-    r.failed(runner('long-poll'));
+    expect(r.failed({ name: 'sse', close() {} }, 'not a runner')).toBe(false);
+    r.failed(runner('long-poll'), 'long-poll: HTTP 503');
     expect(host.lostCalls).toBe(1);
+    expect(host.reasons).toEqual(['websocket: refused', 'long-poll: HTTP 503']);
     vi.useRealTimers();
   });
 });

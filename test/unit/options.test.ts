@@ -34,8 +34,19 @@ describe('options', () => {
   });
 
   it('rejects a transports value that is not a list of transports with bad_options', () => {
-    expect(codeOf(() => createClient({ url: 'http://x/c', transports: 'websocket' as unknown as ['websocket'] }))).toBe('bad_options');
     expect(codeOf(() => new CometClient({ url: 'http://x/c', transports: 'websocket' as unknown as [] }))).toBe('bad_options');
+  });
+
+  it('takes a lone transport name (plain JavaScript) in createClient as a list of one', () => {
+    const c = createClient({ url: 'http://x/c', transports: 'long-poll' as unknown as ['long-poll'] });
+    expect(c.state).toBe('disconnected');
+    expect(() => createClient({ url: 'http://x/c', transports: 'carrier-pigeon' as unknown as ['sse'] })).toThrow('Expected a transport name but got "carrier-pigeon"');
+  });
+
+  it('reports a missing options object (plain JavaScript) as a missing url, not a TypeError', () => {
+    const none = undefined as unknown as { url: string };
+    expect(() => createClient(none)).toThrow('Expected an absolute http(s) URL but got undefined');
+    expect(codeOf(() => new CometClient(none as never))).toBe('bad_options');
   });
 
   it('starts a client disconnected, with no transport or session yet', () => {
