@@ -35,7 +35,8 @@ export function createClient(options: ClientOptions): CometClient {
   // name, which concat takes as a list of one.
   const transports = ([] as Array<TransportName | TransportFactory>).concat(options?.transports ?? (Object.keys(BUILT_IN) as TransportName[])).map((t) => {
     const factory = typeof t === 'string' ? BUILT_IN[t] : t;
-    if (!factory) {
+    // Checked here, not when connecting: a plain-JavaScript `[42]` would fail there as a TypeError.
+    if (!factory?.create) {
       throw badOption('a transport name', JSON.stringify(t));
     }
     return factory;

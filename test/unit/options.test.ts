@@ -35,6 +35,8 @@ describe('options', () => {
 
   it('rejects a transports value that is not a list of transports with bad_options', () => {
     expect(codeOf(() => new CometClient({ url: 'http://x/c', transports: 'websocket' as unknown as [] }))).toBe('bad_options');
+    expect(() => createClient({ url: 'http://x/c', transports: [42 as unknown as 'sse'] })).toThrow('Expected a transport name but got 42');
+    expect(codeOf(() => createClient({ url: 'http://x/c', transports: [{} as unknown as 'sse'] }))).toBe('bad_options');
   });
 
   it('takes a lone transport name (plain JavaScript) in createClient as a list of one', () => {
