@@ -7,7 +7,10 @@ import type { TransportFactory } from './transports/transport.js';
 
 /** Options of {@link CometClient}; every field but `url` is optional. */
 export interface CoreOptions {
-  /** The Bayeux endpoint, e.g. `https://example.com/cometd`; the WebSocket URL is derived from it. */
+  /**
+   * The Bayeux endpoint, e.g. `https://example.com/cometd`; the WebSocket URL is derived from it.
+   * In a page it may be relative (`'/cometd'`), resolved against the page's address.
+   */
   url: string | URL;
   /** Transports to use, most preferred first. */
   transports: readonly TransportFactory[];
@@ -69,7 +72,9 @@ export const badOption = (what: string, got: unknown) => new CometError('bad_opt
 export function resolveOptions(options: CoreOptions = {} as CoreOptions): ResolvedOptions {
   let url: URL | undefined;
   try {
-    url = new URL(options.url);
+    // A relative url (`'/cometd'`) is the page's own server: resolved against its address, where there is a page.
+    // (Not an empty or missing one, which would resolve to the page itself.)
+    if (options.url) url = new URL(options.url, (globalThis as { location?: { href: string } }).location?.href);
   } catch {
     // reported below: test() reads a missing protocol as 'undefined', which fails too
   }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CometClient, createClient, websocketTransport } from '../../src/index.js';
 import { codeOf } from '../helpers/error-code.js';
 import { DEFAULTS, resolveOptions } from '../../src/options.js';
@@ -49,6 +49,19 @@ describe('options', () => {
     const none = undefined as unknown as { url: string };
     expect(() => createClient(none)).toThrow('Expected an absolute http(s) URL but got undefined');
     expect(codeOf(() => new CometClient(none as never))).toBe('bad_options');
+  });
+
+  it('resolves a relative url against the page (a browser, where there is a location), but never an empty one', () => {
+    vi.stubGlobal('location', { href: 'https://app.example/room/7?x=1' });
+    try {
+      expect(resolveOptions({ url: '/cometd', transports: [websocketTransport] }).url.href).toBe('https://app.example/cometd');
+      expect(resolveOptions({ url: 'push/cometd', transports: [websocketTransport] }).url.href).toBe('https://app.example/room/push/cometd');
+      for (const url of ['', undefined, null]) expect(codeOf(() => createClient({ url: url as unknown as string }))).toBe('bad_options');
+      expect(codeOf(() => createClient({ url: 'ftp://x/cometd' }))).toBe('bad_options');
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(codeOf(() => createClient({ url: '/cometd' }))).toBe('bad_options'); // Node: no page to be relative to
   });
 
   it('starts a client disconnected, with no transport or session yet', () => {
