@@ -46,7 +46,8 @@ const ACK_EVERY = 64;
  */
 const REPLY_ROOM = 64;
 const expectedChannel = (channel: unknown) => `Expected a channel but got ${JSON.stringify(channel)}`;
-const failed = (code: CometErrorCode, reply: Message) => new CometError(code, `${reply.channel} failed: ${reply.error}`, { reply });
+// The error as JSON (quoted), not interpolated: a hostile `{"toString":0}` would make the template throw, leaving the call unsettled.
+const failed = (code: CometErrorCode, reply: Message) => new CometError(code, `${reply.channel} failed: ${JSON.stringify(reply.error)}`, { reply });
 
 /**
  * A Bayeux client over pluggable transports. `createClient` (the default
@@ -163,7 +164,7 @@ export class CometClient {
    */
   async publish(channel: string, data: unknown): Promise<void> {
     if (!isValidChannel(channel) || isWildcard(channel) || isMeta(channel)) throw new CometError('bad_channel', expectedChannel(channel));
-    // JSON has no undefined (the message would go without data, which a server refuses): null, as in a JSON array.
+    // JSON has no undefined: the message would go without data, which Faye's server and ours refuse. null, as in a JSON array.
     await this.#request({ channel, data: data ?? null }, 'publish_failed');
   }
 
@@ -464,12 +465,11 @@ export class CometClient {
     const id = reply.id as string;
     const p = this.#pending.get(id); // a hostile id of another type simply finds nothing
     if (!p) return;
-    if (reply.successful === true) p.resolve(reply);
     // Unknown client: keep the request; #flush re-sends it on the new session's link.
-    else if (reply.advice?.reconnect === 'handshake') return this.#rehandshake();
-    else p.reject(failed(p.errorCode, reply));
-    // Settling calls nothing at once (promise callbacks run later), so it may come first.
+    if (reply.successful !== true && reply.advice?.reconnect === 'handshake') return this.#rehandshake();
     this.#pending.delete(id);
+    if (reply.successful === true) p.resolve(reply);
+    else p.reject(failed(p.errorCode, reply));
   }
 
   /** Hand deliveries to the app once each, in the server's order (the ack extension's `seq`). */

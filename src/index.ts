@@ -31,9 +31,10 @@ const BUILT_IN: Record<TransportName, TransportFactory> = {
  * client.subscribe('/stocks/*', (quote) => render(quote));
  */
 export function createClient(options: ClientOptions): CometClient {
-  // Plain JavaScript may pass nothing (`?.`: resolveOptions reports the missing url) or a lone
-  // name, which concat takes as a list of one.
-  const transports = ([] as Array<TransportName | TransportFactory>).concat(options?.transports ?? (Object.keys(BUILT_IN) as TransportName[])).map((t) => {
+  // Plain JavaScript may pass nothing (`?.`: resolveOptions reports the missing url), or no list:
+  // resolveOptions reports that as it is, not as a list of its characters.
+  const given = options?.transports ?? (Object.keys(BUILT_IN) as TransportName[]);
+  const transports = !Array.isArray(given) ? (given as never) : given.map((t: TransportName | TransportFactory) => {
     const factory = typeof t === 'string' ? BUILT_IN[t] : t;
     // Checked here, not when connecting: a plain-JavaScript `[42]` would fail there as a TypeError.
     if (!factory?.create) {

@@ -25,7 +25,7 @@ export function orderTransports(
 export interface RaceHost<L extends { close(): void }> {
   start(factory: TransportFactory): L;
   won(link: L): void;
-  /** Every candidate failed; `reasons` are what each runner's `failed` said, in order. */
+  /** Every candidate failed; `reasons` are what each runner's `failed` said, in the order they failed. */
   lost(reasons: string[]): void;
 }
 

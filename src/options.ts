@@ -79,7 +79,7 @@ export function resolveOptions(options: CoreOptions = {} as CoreOptions): Resolv
     // reported below: test() reads a missing protocol as 'undefined', which fails too
   }
   if (!/^https?:$/.test(url?.protocol as string)) throw badOption('an absolute http(s) URL', options.url);
-  if (!Array.isArray(options.transports) || !options.transports.length) throw badOption('at least one transport', options.transports);
+  if (!Array.isArray(options.transports) || !options.transports.length) throw badOption('a list of transports', JSON.stringify(options.transports));
   if (options.maxMessageChars! < MIN_MESSAGE_CHARS) throw badOption(`maxMessageChars of at least ${MIN_MESSAGE_CHARS}`, options.maxMessageChars);
   return {
     ...DEFAULTS,

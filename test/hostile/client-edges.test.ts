@@ -117,3 +117,25 @@ describe('ack sequence numbers from a hostile server', () => {
     expect(client.state).toBe('connected');
   });
 });
+
+describe('values a hostile server sends where the client writes text', () => {
+  // JSON can carry an object whose toString is not a function: interpolating it throws.
+  it('settles a publish whose failed reply has an error no template can print', async () => {
+    await connect('long-poll');
+    endpoint.queueBody('[{"channel":"/inject","id":$ID,"successful":false,"error":{"toString":0}}]');
+    await expect(client.publish('/inject', 1)).rejects.toMatchObject({ code: 'publish_failed', message: '/inject failed: {"toString":0}' });
+    expect(client.state).toBe('connected');
+  });
+
+  it.each(['websocket', 'sse'] as const)('reports a too-large notice whose size no template can print, and delivers the next seq (%s)', async (transport) => {
+    const got = await connect(transport, { ack: true });
+    endpoint.frame('[{"channel":"/check","id":"n1","ext":{"tooLarge":{"toString":0},"seq":1}}]');
+    await vi.waitFor(() => expect(errors).toEqual([expect.objectContaining({ code: 'too_large', message: expect.stringContaining('{"toString":0}') })]));
+    // The fake numbers its own deliveries from 1, which the notice took: its first is a duplicate, its second the next seq.
+    endpoint.deliver('/check', 'duplicate');
+    endpoint.deliver('/check', 'after');
+    await vi.waitFor(() => expect(got).toEqual(['after']));
+    expect(client.stats.duplicates).toBe(1);
+    expect(client.state).toBe('connected');
+  });
+});

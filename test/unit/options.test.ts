@@ -39,10 +39,11 @@ describe('options', () => {
     expect(codeOf(() => createClient({ url: 'http://x/c', transports: [{} as unknown as 'sse'] }))).toBe('bad_options');
   });
 
-  it('takes a lone transport name (plain JavaScript) in createClient as a list of one', () => {
-    const c = createClient({ url: 'http://x/c', transports: 'long-poll' as unknown as ['long-poll'] });
-    expect(c.state).toBe('disconnected');
-    expect(() => createClient({ url: 'http://x/c', transports: 'carrier-pigeon' as unknown as ['sse'] })).toThrow('Expected a transport name but got "carrier-pigeon"');
+  it('refuses a lone transport name or a set (plain JavaScript) as not a list, naming what it got', () => {
+    expect(() => createClient({ url: 'http://x/c', transports: 'long-poll' as unknown as ['long-poll'] })).toThrow('Expected a list of transports but got "long-poll"');
+    expect(codeOf(() => createClient({ url: 'http://x/c', transports: new Set(['sse']) as unknown as ['sse'] }))).toBe('bad_options');
+    expect(() => createClient({ url: 'http://x/c', transports: [] })).toThrow('Expected a list of transports but got []');
+    expect(() => createClient({ url: 'http://x/c', transports: ['carrier-pigeon' as 'sse'] })).toThrow('Expected a transport name but got "carrier-pigeon"');
   });
 
   it('reports a missing options object (plain JavaScript) as a missing url, not a TypeError', () => {

@@ -1,6 +1,6 @@
 /**
  * When every transport fails to connect, the `transport_failed` error says why
- * each one failed, in the order they were tried, and the client keeps retrying.
+ * each one failed, in the order they failed, and the client keeps retrying.
  */
 import { expect, it } from 'vitest';
 import { CometClient, type CometError, type WebSocketLike } from '../../src/index.js';
