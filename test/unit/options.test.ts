@@ -53,7 +53,7 @@ describe('options', () => {
   });
 
   it('resolves a relative url against the page (a browser, where there is a location), but never an empty one', () => {
-    vi.stubGlobal('location', { href: 'https://app.example/room/7?x=1' });
+    vi.stubGlobal('location', new URL('https://app.example/room/7?x=1')); // stringifies to its href, as a Location does
     try {
       expect(resolveOptions({ url: '/cometd', transports: [websocketTransport] }).url.href).toBe('https://app.example/cometd');
       expect(resolveOptions({ url: 'push/cometd', transports: [websocketTransport] }).url.href).toBe('https://app.example/room/push/cometd');
