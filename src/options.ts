@@ -74,7 +74,7 @@ export function resolveOptions(options: CoreOptions = {} as CoreOptions): Resolv
   try {
     // A relative url (`'/cometd'`) is the page's own server: resolved against its address (a Location reads as
     // its href), where there is a page. Not an empty or missing one, which would resolve to the page itself.
-    if (options.url) url = new URL(options.url, (globalThis as { location?: string }).location);
+    if (options.url) url = new URL(options.url, (globalThis as unknown as { location?: string }).location);
   } catch {
     // reported below: test() reads a missing protocol as 'undefined', which fails too
   }

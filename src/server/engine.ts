@@ -241,7 +241,7 @@ export class Engine {
     const session = await this.#store.touch(clientId, this.#clock.now());
     if (!session) return false;
     const link = this.#link(clientId, session);
-    this.#setConnection(clientId, link, connection, await this.#acknowledge(link, session.acked, ack));
+    this.#setConnection(clientId, link, connection, await this.#acknowledge(link, session, ack));
     return true;
   }
 
@@ -382,7 +382,7 @@ export class Engine {
       return [failure(message, bayeuxError.connectionType(type))];
     }
     const link = this.#link(clientId, session);
-    const from = await this.#acknowledge(link, session.acked, message.ext?.ack);
+    const from = await this.#acknowledge(link, session, message.ext?.ack);
     const streaming = STREAMING_TYPES.has(type);
     const advice = this.#connectAdvice(streaming);
     // A literal, not withId's spread: a held reply lives as long as its connect, on every client at once.
@@ -599,9 +599,14 @@ export class Engine {
     });
   }
 
-  /** Apply a client's ack (a number ≥ 0, else ignored); resolves with the seq redelivery starts after. */
-  async #acknowledge(link: Link, acked: number, ack: unknown): Promise<number> {
-    if (!link.ack || typeof ack !== 'number' || !Number.isInteger(ack) || ack < 0) return acked;
+  /**
+   * Apply a client's ack (a number ≥ 0, else ignored); resolves with the seq redelivery starts after.
+   * An ack above every seq given out counts as the last one: taken as it came, the seqs up to it,
+   * given to later messages, would count as delivered and never be sent.
+   */
+  async #acknowledge(link: Link, { acked, seq = Infinity }: SessionInfo, given: unknown): Promise<number> {
+    if (!link.ack || typeof given !== 'number' || !Number.isInteger(given) || given < 0) return acked;
+    const ack = Math.min(given, seq);
     await this.#store.acknowledge(link.clientId, ack);
     link.acked = Math.max(link.acked, ack);
     return Math.max(acked, ack);

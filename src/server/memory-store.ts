@@ -48,7 +48,7 @@ export class MemoryStore implements Store {
     const client = this.#clients.get(clientId);
     if (!client) return null;
     client.lastSeen = now;
-    return { ack: client.ack, acked: client.acked, maxChars: client.maxChars };
+    return { ack: client.ack, acked: client.acked, seq: client.seq, maxChars: client.maxChars };
   }
 
   async destroySession(clientId: string): Promise<string[] | null> {

@@ -61,12 +61,12 @@ end
 
 /** KEYS s, subs, q, ids, clients · ARGV now, ttl, id → nil or {ack, acked, max} */
 export const TOUCH = `
-local v = redis.call('HMGET', KEYS[1], 'ack', 'acked', 'max')
+local v = redis.call('HMGET', KEYS[1], 'ack', 'acked', 'max', 'seq')
 if not v[1] then return nil end
 redis.call('HSET', KEYS[1], 'seen', ARGV[1])
 for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
 redis.call('ZADD', KEYS[5], ARGV[1], ARGV[3])
-return {tonumber(v[1]), tonumber(v[2]), tonumber(v[3] or 0)}`;
+return {tonumber(v[1]), tonumber(v[2]), tonumber(v[3] or 0), tonumber(v[4] or 0)}`;
 
 /**
  * Drop one backlog entry's reference to its body (`prefix` names body keys), deleting the body

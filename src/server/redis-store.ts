@@ -123,8 +123,8 @@ export class RedisStore implements Store {
   }
 
   async touch(clientId: string, now: number): Promise<SessionInfo | null> {
-    const r = (await this.#run(lua.TOUCH, this.#clientKeys(clientId), [now, this.#ttl, clientId])) as [number, number, number] | null;
-    return r ? { ack: r[0] === 1, acked: Number(r[1]), maxChars: Number(r[2]) || undefined } : null;
+    const r = (await this.#run(lua.TOUCH, this.#clientKeys(clientId), [now, this.#ttl, clientId])) as [number, number, number, number] | null;
+    return r ? { ack: r[0] === 1, acked: Number(r[1]), seq: Number(r[3]), maxChars: Number(r[2]) || undefined } : null;
   }
 
   async destroySession(clientId: string): Promise<string[] | null> {

@@ -107,6 +107,12 @@ export interface SessionInfo {
   /** Highest seq the client has acknowledged (0 at first). */
   acked: number;
   /**
+   * Highest seq given to a message for the client (0 at first). The engine takes an ack above
+   * it as this: a client that acknowledged messages not yet published would have them skipped.
+   * A store that does not say gets acks taken as they come.
+   */
+  seq?: number;
+  /**
    * The longest frame, in characters, the client said it accepts (cometkit's client
    * announces its `maxMessageChars` in the handshake's `ext.maxMessageChars`); absent
    * when it did not say. A store that does not keep it only loses that courtesy:

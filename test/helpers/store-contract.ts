@@ -23,7 +23,7 @@ export function storeContract(make: () => Store): void {
     const s = make();
     await s.createSession('c1', { ack: true }, 10);
     await s.createSession('c2', { ack: false }, 10);
-    expect(await s.touch('c1', 20)).toEqual({ ack: true, acked: 0 });
+    expect(await s.touch('c1', 20)).toEqual({ ack: true, acked: 0, seq: 0 });
     expect(await s.touch('nobody', 20)).toBeNull();
     expect(await s.subscribe('c1', '/a/*')).toBe(true);
     expect(await s.subscribe('c1', '/a/*')).toBeNull();
@@ -75,11 +75,11 @@ export function storeContract(make: () => Store): void {
     ]);
     await s.acknowledge('ack', 2);
     await s.acknowledge('ack', 1);
-    expect(await s.touch('ack', 1)).toEqual({ ack: true, acked: 2 });
+    expect(await s.touch('ack', 1)).toEqual({ ack: true, acked: 2, seq: 3 });
     expect(await seqsOf(s, 'ack')).toEqual([3]);
     // An ack beyond what was handed out never moves past the last seq.
     await s.acknowledge('ack', 99);
-    expect(await s.touch('ack', 1)).toEqual({ ack: true, acked: 3 });
+    expect(await s.touch('ack', 1)).toEqual({ ack: true, acked: 3, seq: 3 });
     // Without ack there is no redelivery: the oldest entry gives way.
     for (let n = 1; n <= 4; n++) await s.enqueue(['plain'], message(n), 3);
     expect(await seqsOf(s, 'plain')).toEqual([2, 3, 4]);

@@ -150,7 +150,7 @@ describe('RedisStore', () => {
       await inspect.zadd(`${prefix}c:${id}:q`, 1, `1:${JSON.stringify(message(1))}`, 2, `2:${JSON.stringify(message(2))}`);
       await inspect.hset(`${prefix}c:${id}:s`, 'seq', 2);
     }
-    expect(await s.touch('a', 0)).toEqual({ ack: true, acked: 0 });
+    expect(await s.touch('a', 0)).toEqual({ ack: true, acked: 0, seq: 2 });
     expect(await s.enqueue(['a', 'p'], message(3), 3)).toEqual([3, 3]);
     const entries = (...ns: number[]) => ns.map((n) => ({ seq: n, message: message(n) }));
     expect(await s.pending('a', 0)).toEqual(entries(1, 2, 3));
@@ -262,7 +262,7 @@ describe('RedisStore', () => {
     gate.open();
     await s.ready();
     await s.createSession('late', { ack: true }, Date.now());
-    expect(await s.touch('late', Date.now())).toEqual({ ack: true, acked: 0 });
+    expect(await s.touch('late', Date.now())).toEqual({ ack: true, acked: 0, seq: 0 });
   });
 
   it('closes at once while it still waits for Redis', async () => {

@@ -80,6 +80,27 @@ describe('the ack extension', () => {
     expect(seqs((await late).body)).toEqual([4]);
   });
 
+  it('takes an ack above every seq given out as the last seq: later messages still arrive, on a connect and on a stream', async () => {
+    const { url, comet } = await start({ timeout: 300 });
+    const clientId = await handshake(url, { ack: 'seq' });
+    await subscribe(url, clientId, '/chat/a');
+    await connect(url, clientId, { ack: 0 });
+    await comet.publish('/chat/a', 1);
+    // It acknowledges seq 1 (the client says it has everything), and no later seq:
+    const started = Date.now();
+    expect(seqs((await connect(url, clientId, { ack: 99 })).body)).toEqual([]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250); // held: nothing was left to send
+    const held = connect(url, clientId, { ack: 99 });
+    await new Promise((r) => setTimeout(r, 100)); // held (an ack that arrived after seq 2 would rightly cover it)
+    await comet.publish('/chat/a', 2);
+    expect((await held).body.slice(1).map((m) => [m.ext?.seq, m.data])).toEqual([[2, 2]]);
+    const stream = await openStream(`${url}/${clientId}?ack=99`, { accept: 'text/event-stream' });
+    await new Promise((r) => setTimeout(r, 100)); // attached
+    await comet.publish('/chat/a', 3);
+    await vi.waitFor(() => expect(sseBatches(stream.text).flatMap(seqs)).toEqual([3]));
+    stream.destroy();
+  });
+
   it('redelivers unacknowledged messages on a new stream in order', async () => {
     const { url, comet } = await start();
     const clientId = await handshake(url, { ack: 'seq' });
