@@ -64,6 +64,25 @@ describe.each(transports)('%s against the reference server', (transport) => {
     await vi.waitFor(() => expect(seen).toHaveBeenCalledWith({ from: 'a' }, expect.anything()));
   });
 
+  it('refuses work once disconnected, until connect() starts a new session with nothing of the old one', async () => {
+    const c = client(transport);
+    await c.connect();
+    const first = c.clientId;
+    const old = vi.fn();
+    await c.subscribe('/room/3', old).ready;
+    await c.disconnect();
+    expect(() => c.subscribe('/room/3', () => {})).toThrow(expect.objectContaining({ code: 'closed' }));
+    await expect(c.publish('/room/3', 1)).rejects.toMatchObject({ code: 'closed' });
+    await c.connect();
+    expect([c.state, c.transport]).toEqual(['connected', transport]);
+    expect(c.clientId).not.toBe(first);
+    const seen = vi.fn();
+    await c.subscribe('/room/3', seen).ready;
+    await c.publish('/room/3', 2);
+    await vi.waitFor(() => expect(seen).toHaveBeenCalledWith(2, expect.anything()));
+    expect(old).not.toHaveBeenCalled(); // the old subscription went with the old session
+  });
+
   it('publishes undefined data (plain JavaScript, `publish(channel)`) as null, which the server accepts', async () => {
     const a = client(transport);
     const b = client(transport);
