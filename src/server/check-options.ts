@@ -85,19 +85,51 @@ export function checkEngineOptions(options: EngineOptions): void {
   check(options, ENGINE_RULES);
 }
 
-/** Throw a `bad_options` CometError for the first option of the server's (its engine's included) that breaks its rule. */
+/**
+ * Throw a `bad_options` CometError for the first option of the server's (its engine's included)
+ * that breaks its rule, or that is no option at all: a misspelt `allowedOrigin` would otherwise
+ * leave the default allow-list in place without a word.
+ */
 export function checkServerOptions(options: ServerOptions): void {
-  check(options, { ...ENGINE_RULES, ...SERVER_RULES });
+  check(options, { ...ENGINE_RULES, ...SERVER_RULES }, true);
 }
 
-function check(options: unknown, rules: Record<string, Rule>): void {
+/** `known`: a name without a rule is a mistake too (the engine alone takes the server's options as well). */
+function check(options: unknown, rules: Record<string, Rule>, known = false): void {
   if (!isObject(options)) throw new CometError('bad_options', `Expected the options to be an object but got ${shown(options)}`);
+  const unknown = known ? Object.keys(options).find((name) => !Object.hasOwn(rules, name)) : undefined;
+  if (unknown !== undefined) {
+    const like = closest(unknown, Object.keys(rules));
+    throw new CometError('bad_options', `Expected a known option but got ${JSON.stringify(unknown)}${like ? ` (did you mean ${like}?)` : ''}`);
+  }
   for (const [name, rule] of Object.entries(rules)) {
     const value = options[name];
     if (value !== undefined && !rule.accepts(value)) {
       throw new CometError('bad_options', `Expected option ${name} to be ${rule.expected} but got ${shown(value)}`);
     }
   }
+}
+
+/** The name among `names` at most two edits from `name` (letter case aside), if one is. */
+function closest(name: string, names: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of names) {
+    const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+/** Levenshtein distance (insertions, deletions and substitutions of one character). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length]!;
 }
 
 /** A value as a message shows it: `NaN`, `"30s"`, `["long-poll"]`, `a function`. */

@@ -64,6 +64,16 @@ describe('server options', () => {
     expect(() => createServer(null as unknown as ServerOptions)).toThrow(expect.objectContaining({ code: 'bad_options', message: 'Expected the options to be an object but got null' }));
   });
 
+  it('refuses an option it does not know, and suggests the one it is a slip of', () => {
+    const refused = (options: object) => () => createServer(options as ServerOptions);
+    expect(refused({ allowedOrigin: ['https://app.example'] })).toThrow(
+      expect.objectContaining({ code: 'bad_options', message: 'Expected a known option but got "allowedOrigin" (did you mean allowedOrigins?)' }),
+    );
+    expect(refused({ heartBeat: 1000 })).toThrow('Expected a known option but got "heartBeat" (did you mean heartbeat?)');
+    expect(refused({ tiemout: 1000 })).toThrow('(did you mean timeout?)');
+    expect(refused({ bogus: 1 })).toThrow(expect.objectContaining({ code: 'bad_options', message: 'Expected a known option but got "bogus"' }));
+  });
+
   it('checks the engine options of an engine created without the server', () => {
     expect(() => new Engine(loose({ backlog: 0 }))).toThrow(expect.objectContaining({ code: 'bad_options', message: 'Expected option backlog to be a positive integer but got 0' }));
     expect(() => new Engine(loose({ path: 5 }))).not.toThrow(); // a server option, not the engine's
