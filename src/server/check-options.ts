@@ -7,7 +7,8 @@
  * it), and a string `allowedOrigins` would be matched as a substring.
  *
  * Every option has a rule (the mapped types make a new option without one a type
- * error); `undefined` counts as absent, so it is never checked.
+ * error); `undefined` counts as absent, so it is never checked. A name that is no
+ * option is refused even with `undefined`: it is a slip either way.
  */
 import { CometError } from '../errors.js';
 import { CONNECTION_TYPES, type EngineOptions } from './engine-options.js';

@@ -604,9 +604,10 @@ export class Engine {
    * An ack above every seq given out counts as the last one: taken as it came, the seqs up to it,
    * given to later messages, would count as delivered and never be sent.
    */
-  async #acknowledge(link: Link, { acked, seq = Infinity }: SessionInfo, given: unknown): Promise<number> {
+  async #acknowledge(link: Link, { acked, seq }: SessionInfo, given: unknown): Promise<number> {
     if (!link.ack || typeof given !== 'number' || !Number.isInteger(given) || given < 0) return acked;
-    const ack = Math.min(given, seq);
+    // Checked, not defaulted: a plain-JavaScript store's `seq: null` would make every ack 0.
+    const ack = Number.isInteger(seq) ? Math.min(given, seq!) : given;
     await this.#store.acknowledge(link.clientId, ack);
     link.acked = Math.max(link.acked, ack);
     return Math.max(acked, ack);

@@ -59,7 +59,7 @@ local function body(member)
 end
 `;
 
-/** KEYS s, subs, q, ids, clients · ARGV now, ttl, id → nil or {ack, acked, max} */
+/** KEYS s, subs, q, ids, clients · ARGV now, ttl, id → nil or {ack, acked, max, seq} */
 export const TOUCH = `
 local v = redis.call('HMGET', KEYS[1], 'ack', 'acked', 'max', 'seq')
 if not v[1] then return nil end

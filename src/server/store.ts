@@ -107,9 +107,10 @@ export interface SessionInfo {
   /** Highest seq the client has acknowledged (0 at first). */
   acked: number;
   /**
-   * Highest seq given to a message for the client (0 at first). The engine takes an ack above
-   * it as this: a client that acknowledged messages not yet published would have them skipped.
-   * A store that does not say gets acks taken as they come.
+   * Highest seq given to a message for the client (0 at first), as of this call: the engine
+   * takes an ack above it as this, since a client that acknowledged messages not yet published
+   * would have them skipped. An older value only costs redelivery (the client drops what it
+   * has). A store that leaves it out (it is a number or absent) gets acks taken as they come.
    */
   seq?: number;
   /**
