@@ -95,6 +95,19 @@ export function checkServerOptions(options: ServerOptions): void {
   check(options, { ...ENGINE_RULES, ...SERVER_RULES }, true);
 }
 
+/**
+ * Throw a `bad_options` CometError for `createMockServer`'s options: the engine's (no store),
+ * its `url` (required) and `wsUrl`, and no other name, as with `createServer`.
+ */
+export function checkMockOptions(options: object): void {
+  const { store: _store, ...engine } = ENGINE_RULES;
+  const url: Rule = { expected: 'an http(s):// URL', accepts: (value) => typeof value === 'string' && /^https?:\/\//.test(value) };
+  const wsUrl: Rule = { expected: 'a ws(s):// URL', accepts: (value) => typeof value === 'string' && /^wss?:\/\//.test(value) };
+  check(options, { ...engine, url, wsUrl }, true);
+  const given = (options as { url?: unknown }).url;
+  if (given === undefined) throw new CometError('bad_options', `Expected option url to be ${url.expected} but got undefined`);
+}
+
 /** `known`: a name without a rule is a mistake too (the engine alone takes the server's options as well). */
 function check(options: unknown, rules: Record<string, Rule>, known = false): void {
   if (!isObject(options)) throw new CometError('bad_options', `Expected the options to be an object but got ${shown(options)}`);

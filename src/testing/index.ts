@@ -15,6 +15,7 @@
  */
 import type { HttpHandler, WebSocketHandler } from 'msw';
 import { CONNECTION_TYPES, type Advice, type Message, type TransportName } from '../protocol/message.js';
+import { checkMockOptions } from '../server/check-options.js';
 import type { Engine, EngineOptions, ServerEvents } from '../server/engine.js';
 import { MockCore, type Fault } from './core.js';
 import { postHandler, streamHandler } from './http.js';
@@ -133,6 +134,7 @@ export interface MockServer {
  * Streams get no heartbeat and no byte limit, and iframe origins are not checked.
  */
 export function createMockServer(options: MockServerOptions): MockServer {
+  checkMockOptions(options);
   const { url: rawUrl, wsUrl: rawWsUrl, ...engineOptions } = options;
   const url = rawUrl.replace(/\/$/, '');
   const wsUrl = rawWsUrl ?? url.replace(/^http/, 'ws');
