@@ -33,7 +33,7 @@ export interface RaceHost<L extends { close(): void }> {
 export interface Race<L> {
   /** A runner completed its first connect: it wins, the others stop. False when `link` is not a runner. */
   connected(link: L): boolean;
-  /** A runner failed before connecting (`reason` says why): start the next at once. False when `link` is not a runner. */
+  /** A runner failed before connecting (`reason` says why; the caller has closed it): start the next at once. False when `link` is not a runner. */
   failed(link: L, reason: string): boolean;
   /** Stop every runner and timer. */
   close(): void;
@@ -76,8 +76,7 @@ export function race<L extends { close(): void }>(
     },
     failed(link: L, reason: string) {
       if (!running.delete(link)) return false;
-      reasons.push(reason);
-      link.close();
+      reasons.push(reason); // a failed runner is closed already, by whoever saw it fail
       next();
       return true;
     },

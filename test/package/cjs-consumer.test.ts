@@ -55,7 +55,11 @@ describe('the package as TypeScript consumers compile it', () => {
     try {
       mkdirSync(join(app, 'node_modules'));
       symlinkSync(fileURLToPath(new URL('../../', import.meta.url)), join(app, 'node_modules', 'cometkit'), 'dir');
-      writeFileSync(join(app, 'app.ts'), "import { createClient } from 'cometkit';\nimport { createServer } from 'cometkit/server';\nexport const both = [createClient({ url: 'http://x/c' }), createServer({ path: '/c' })];\n");
+      writeFileSync(
+        join(app, 'app.ts'),
+        "import { createClient } from 'cometkit';\nimport { createServer } from 'cometkit/server';\nimport { createMockServer } from 'cometkit/testing';\n" +
+          "export const all = [createClient({ url: 'http://x/c' }), createServer({ path: '/c' }), createMockServer({ url: 'http://x/c' })];\n",
+      );
       const program = ts.createProgram([join(app, 'app.ts')], {
         strict: true, noEmit: true, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10,
         target: ts.ScriptTarget.ES2022, skipLibCheck: true, types: ['node'], typeRoots: [fileURLToPath(new URL('../../node_modules/@types', import.meta.url))],

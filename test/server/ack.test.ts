@@ -91,11 +91,11 @@ describe('the ack extension', () => {
     expect(seqs((await connect(url, clientId, { ack: 99 })).body)).toEqual([]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(250); // held: nothing was left to send
     const held = connect(url, clientId, { ack: 99 });
-    await new Promise((r) => setTimeout(r, 100)); // held (an ack that arrived after seq 2 would rightly cover it)
+    await vi.waitFor(() => expect(comet.stats().heldConnects).toBe(1)); // held: an ack that arrived after seq 2 would rightly cover it
     await comet.publish('/chat/a', 2);
     expect((await held).body.slice(1).map((m) => [m.ext?.seq, m.data])).toEqual([[2, 2]]);
     const stream = await openStream(`${url}/${clientId}?ack=99`, { accept: 'text/event-stream' });
-    await new Promise((r) => setTimeout(r, 100)); // attached
+    await vi.waitFor(() => expect(comet.stats().connections).toEqual({ eventsource: 1 })); // attached
     await comet.publish('/chat/a', 3);
     await vi.waitFor(() => expect(sseBatches(stream.text).flatMap(seqs)).toEqual([3]));
     stream.destroy();

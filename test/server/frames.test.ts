@@ -125,6 +125,7 @@ describe("frames for a client that announced its limit (the handshake's ext.maxM
     expect(got[1]).toEqual({ channel: '/feed', id: expect.any(String), ext: { seq: 2, tooLarge: expect.any(Number) } });
     // What the frame would have taken: the delivery with its seq, the brackets and the connect reply.
     expect(got[1]!.ext!.tooLarge).toBeGreaterThan(5_000 + 40 + 100);
+    expect(got[1]!.ext!.tooLarge).toBeLessThan(5_000 + 300);
   });
 
   it('do the same on a WebSocket, and batch a backlog within that limit, not 16 KiB', async () => {

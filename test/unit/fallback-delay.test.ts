@@ -38,7 +38,7 @@ async function delaysAfterHandshake(handshakeMs: number, options: Partial<CoreOp
   });
   void client.connect();
   await expect.poll(() => answered).toBe(true);
-  await new Promise((r) => setTimeout(r, 10));
+  await expect.poll(() => armed.filter((ms) => ms !== 60_000)).toHaveLength(1);
   void client.disconnect();
   return armed;
 }

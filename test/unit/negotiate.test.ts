@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { orderTransports, race as startRace, type RaceHost } from '../../src/negotiate.js';
 import { resolvePlatform } from '../../src/platform.js';
 import type { TransportName } from '../../src/protocol/message.js';
@@ -102,6 +102,7 @@ describe('TransportMemory', () => {
 });
 
 describe('Race', () => {
+  afterEach(() => void vi.useRealTimers()); // also after a failed assertion
   function race(candidates: TransportFactory[], delay = 100) {
     vi.useFakeTimers();
     const started: string[] = [];
@@ -140,14 +141,13 @@ describe('Race', () => {
     expect(stopped).toEqual(['websocket']);
     vi.advanceTimersByTime(1000);
     expect(started).toEqual(['websocket', 'sse']);
-    vi.useRealTimers();
   });
 
   it('starts the next transport at once when one fails', () => {
-    const { r, started, runner } = race([ws, lp]);
+    const { r, started, stopped, runner } = race([ws, lp]);
     r.failed(runner('websocket'), 'refused');
     expect(started).toEqual(['websocket', 'long-poll']);
-    vi.useRealTimers();
+    expect(stopped).toEqual([]); // whoever saw it fail closes it: the race does not close it again
   });
 
   it("reports lost once every candidate has failed, with each one's reason in order", () => {
@@ -158,6 +158,5 @@ describe('Race', () => {
     r.failed(runner('long-poll'), 'long-poll: HTTP 503');
     expect(host.lostCalls).toBe(1);
     expect(host.reasons).toEqual(['websocket: refused', 'long-poll: HTTP 503']);
-    vi.useRealTimers();
   });
 });
