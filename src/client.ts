@@ -313,12 +313,12 @@ export class CometClient {
     });
   }
 
-  /** Lost the link (or never got one): wait, then try again on the same session. */
-  #retry(error: CometError): void {
+  /** Lost the link (or never got one, or the session: then clientId is gone): wait, then try again. */
+  #retry(error?: CometError): void {
     // Leaving: nothing to reconnect for. (Retrying cleared the timers, disconnect()'s wait among them, and it never ended.)
     if (this.#leaving) return this.#teardown();
     this.#drop();
-    this.#events.emit('error', error);
+    if (error) this.#events.emit('error', error);
     this.#setState('reconnecting');
     // Offline: don't burn attempts; the `online` event resumes at once.
     if (this.#platform.window?.navigator?.onLine === false) return;
@@ -328,13 +328,15 @@ export class CometClient {
     this.#after(delay, () => this.#state === 'reconnecting' && (this.#clientId ? this.#negotiate() : this.#handshake()));
   }
 
-  /** The server forgot us (402 / unknown client): new session, same subscriptions. */
-  #rehandshake(): void {
-    // Leaving: the server forgot us, so there is nothing left to leave.
-    if (this.#leaving) return this.#teardown();
+  /**
+   * The server forgot us (402 / unknown client): a retry like any other, on a new session with the same
+   * subscriptions. With backoff, as a server that cannot keep a session (behind a balancer without sticky
+   * sessions or a shared engine) forgets every new one at once, and must not be asked again in a loop.
+   */
+  #rehandshake(error?: CometError): void {
     if (!this.#clientId) return; // one is already under way
-    this.#setState('reconnecting');
-    this.#handshake();
+    this.#clientId = null;
+    this.#retry(error);
   }
 
   /** Close every link and race; the session (clientId, pending requests) stays. */
@@ -407,10 +409,8 @@ export class CometClient {
       const error = failed('connect_failed', reply);
       const reconnect = reply.advice?.reconnect;
       if (reconnect === 'none') this.#teardown(error);
-      else if (reconnect === 'handshake') {
-        this.#events.emit('error', error);
-        this.#rehandshake();
-      } else this.#host.down(link, error);
+      else if (reconnect === 'handshake') this.#rehandshake(error);
+      else this.#host.down(link, error);
     },
     down: (link, error) => {
       link.close();
