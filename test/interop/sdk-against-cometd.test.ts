@@ -159,3 +159,20 @@ it("without the server's cookie, is refused each new session and backs off inste
   expect(errors[0]).toMatchObject({ code: 'connect_failed', message: '/meta/connect failed: "402::session_unknown"' });
   expect(c.state).toBe('reconnecting');
 });
+
+it('gets a message once per matching subscription from this server, as the README says', async () => {
+  const server = await startCometD();
+  const c = client(server);
+  const exact: string[] = [];
+  const wild: string[] = [];
+  await c.subscribe<string>('/a/b', (d) => exact.push(d)).ready;
+  await c.subscribe<string>('/a/*', (d) => wild.push(d)).ready;
+  server.cometd.createServerChannel('/a/b').publish(null, 'once');
+  await vi.waitFor(() => expect([exact, wild]).toEqual([['once', 'once'], ['once', 'once']]));
+  // Faye's server and cometkit's send it once: one matching subscription alone gets it once here too.
+  server.cometd.createServerChannel('/a/c').publish(null, 'one match');
+  await vi.waitFor(() => expect(wild).toHaveLength(3));
+  await new Promise((r) => setTimeout(r, 200));
+  expect(wild.at(-1)).toBe('one match');
+  expect(wild).toHaveLength(3);
+});
