@@ -206,8 +206,14 @@ export class Engine {
     return this.#limits.frameChars;
   }
 
-  /** The longest frame to write to `clientId` here: the limit it announced (`ext.maxMessageChars`), within `maxFrameChars`. */
-  frameCharsFor(clientId: string | undefined): number {
+  /**
+   * The longest frame to write on `connection` with `replies`: the limit its client announced
+   * (`ext.maxMessageChars`), within `maxFrameChars`. The client is the connection's owner; on a
+   * connection that carries no session yet, the first reply that names one (a handshake's).
+   * Not just the first reply's: a failed request sent without a clientId is answered without one.
+   */
+  frameCharsFor(connection: Connection, replies: readonly Message[]): number {
+    const clientId = this.#connections.get(connection) ?? replies.find((r) => typeof r.clientId === 'string')?.clientId;
     const link = clientId === undefined ? undefined : this.#links.get(clientId);
     return link ? link.frameChars(this.#limits.frameChars) : this.#limits.frameChars;
   }

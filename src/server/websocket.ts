@@ -322,7 +322,7 @@ export class WebSocketTransport {
     try {
       const replies = await this.engine.handle(messages, { transport: 'websocket', connection, headers: connection.headers });
       // Within the client's limit: the replies to a batch it sent near it can be longer than the batch.
-      for (const frame of frameTexts(replies, this.engine.frameCharsFor(replies[0]?.clientId))) connection.sendText(frame);
+      for (const frame of frameTexts(replies, this.engine.frameCharsFor(connection, replies))) connection.sendText(frame);
     } catch {
       // A failing store must cost one batch, never the socket or the process.
       connection.send(errorBatch('500::Server error'));

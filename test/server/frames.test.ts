@@ -196,6 +196,29 @@ describe("frames for a client that announced its limit (the handshake's ext.maxM
     for (const text of frames) expect(text.length).toBeLessThanOrEqual(SAID);
   });
 
+  it("keep to the socket's client's limit when the batch's first reply names no client", async () => {
+    const { url } = await start({ timeout: 5_000 });
+    const clientId = await handshake(url, { maxMessageChars: SAID, ack: 'seq' });
+    const socket = await openSocket(url);
+    socket.send([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: 'c', ext: { ack: 0 } }]);
+    await vi.waitFor(() => expect(socket.batches.length).toBeGreaterThan(0));
+    // A publish sent without its clientId is refused with a reply that has none; the subscribes after it are answered as usual.
+    const requests = [
+      { channel: '/feed', data: 1, id: 'p' },
+      ...Array.from({ length: 26 }, (_, i) => ({ channel: '/meta/subscribe', clientId, subscription: `/feed/${i}`, id: `s${i}` })),
+    ];
+    expect(JSON.stringify(requests).length).toBeLessThan(SAID);
+    const before = socket.texts.length;
+    socket.send(requests);
+    await vi.waitFor(() => expect(socket.batches.slice(1).flat().filter((m) => m.channel === '/meta/subscribe')).toHaveLength(26));
+    const replies = socket.batches.slice(1).flat();
+    expect(replies.find((m) => m.id === 'p')).toMatchObject({ successful: false });
+    expect(replies.find((m) => m.id === 'p')).not.toHaveProperty('clientId');
+    const frames = socket.texts.slice(before);
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    for (const text of frames) expect(text.length).toBeLessThanOrEqual(SAID);
+  });
+
   it('send the notice without a seq to a client without ack', async () => {
     const { url, clientId } = await announced({});
     const got: Message[] = [];
