@@ -6,7 +6,7 @@
 import { backoffDelay } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { CometError, type CometErrorCode } from './errors.js';
-import { Link, type LinkHost } from './link.js';
+import { openLink, type Link, type LinkHost } from './link.js';
 import { orderTransports, race, type Race } from './negotiate.js';
 import { resolveOptions, type CoreOptions, type ResolvedOptions } from './options.js';
 import { resolvePlatform, type Platform } from './platform.js';
@@ -268,7 +268,7 @@ export class CometClient {
     (this.#race = race<Link>(
       candidates,
       {
-        start: (factory) => new Link(factory, this.#host).open(),
+        start: (factory) => openLink(factory, this.#host),
         won: (link) => this.#promote(link),
         lost: (reasons) => {
           this.#race = null;
@@ -309,7 +309,7 @@ export class CometClient {
     if (!target || target.name === link.name) return;
     this.#after(this.#o.upgradeDelay, () => {
       if (this.#active !== link || this.#upgrade) return;
-      this.#upgrade = new Link(target, this.#host).open();
+      this.#upgrade = openLink(target, this.#host);
     });
   }
 
