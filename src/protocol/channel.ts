@@ -3,8 +3,9 @@
  * `/a/*` matches one segment below `/a`; `/a/**` matches any depth below it.
  */
 
-// Segments of Bayeux's channel grammar; a wildcard only as the last segment.
-const CHANNEL = /^(\/[\w!~()$@'+,;=.:-]+)*\/([\w!~()$@'+,;=.:-]+|\*\*?)$/;
+// Segments of Bayeux's channel grammar; a wildcard (`*`, `**`) only as the last segment:
+// it must end the name (its `$`), so no segment can follow it.
+const CHANNEL = /^(\/([\w!~()$@'+,;=.:-]+|\*\*?$))+$/;
 
 /** True when `name` is an absolute channel name with non-empty segments. */
 export function isValidChannel(name: unknown): name is string {
