@@ -533,7 +533,9 @@ export class CometClient {
       // #flush checks it as sent, once extensions have added their fields; offline, fail fast too.
       if (!this.#active) messageChars(message, this.#o.maxMessageChars);
       this.#pending.set(id, { request: { ...message, id }, errorCode: code, resolve, reject });
-      if (this.#state === 'disconnected') void this.connect();
+      // Connects if disconnected; otherwise connect() only hands out a promise (made if
+      // none is pending), which nobody sees but the next caller of connect(), who would get its twin.
+      void this.connect();
       if (!this.#flushing) {
         this.#flushing = true;
         queueMicrotask(() => this.#flush());
