@@ -86,7 +86,6 @@ export class CometClient {
   #routes = new Map<string, MessageCallback[]>();
   /** The last message id handed out (ids are its decimal string, one per request). */
   #nextId = 0;
-  #session = 0;
   #attempt = 0;
   #timers = new Set<unknown>();
   #flushing = false;
@@ -203,9 +202,28 @@ export class CometClient {
   }
 
   #handshake(): void {
-    const session = ++this.#session;
     this.#drop();
     this.#clientId = null;
+    // Network failure, 5xx, garbage or silence: the server may come back. (#retry → #drop closes the request.)
+    const fail = (error: CometError) => this.#retry(error);
+    // A server that accepts the request and never answers must not hold us in `connecting`.
+    const timer = this.#platform.setTimeout(() => fail(new CometError('timeout', 'No handshake reply')), this.#o.connectTimeout);
+    // The request is the client's #handshaking before the extensions run: one that ends this
+    // session from its hook (disconnect()) closes it, so that nothing it receives is acted on.
+    const http = (this.#handshaking = createLink(
+      this.#host.context(),
+      {
+        onOpen: () => {},
+        onMessages: (messages) => {
+          http.close();
+          this.#rtt = this.#platform.now() - sent;
+          this.#handshaken(messages.map((m) => this.#ext(m, 'incoming')).find((m) => m?.channel === HANDSHAKE));
+        },
+        onError: fail,
+        onClose: fail,
+      },
+      () => this.#platform.clearTimeout(timer),
+    ));
     const message = this.#ext({
       channel: HANDSHAKE,
       version: '1.0',
@@ -215,27 +233,8 @@ export class CometClient {
       // maxMessageChars: cometkit's server then sends no frame we would refuse (docs/wire.md).
       ext: { ack: 'seq', maxMessageChars: this.#o.maxMessageChars },
     });
-    if (!message) return this.#handshaken({ channel: HANDSHAKE, error: 'Dropped by an extension' }); // fails it
-    const current = () => session === this.#session;
-    // Network failure, 5xx, garbage or silence: the server may come back. (#retry → #drop closes the request.)
-    const fail = (error: CometError) => current() && this.#retry(error);
-    // A server that accepts the request and never answers must not hold us in `connecting`.
-    const timer = this.#platform.setTimeout(() => fail(new CometError('timeout', 'No handshake reply')), this.#o.connectTimeout);
+    if (!message) return this.#handshaken({ channel: HANDSHAKE, error: 'Dropped by an extension' }); // fails it (and #drop closes the request)
     const sent = this.#platform.now();
-    const http = (this.#handshaking = createLink(
-      this.#host.context(),
-      {
-        onOpen: () => {},
-        onMessages: (messages) => {
-          http.close();
-          this.#rtt = this.#platform.now() - sent;
-          if (current()) this.#handshaken(messages.map((m) => this.#ext(m, 'incoming')).find((m) => m?.channel === HANDSHAKE));
-        },
-        onError: fail,
-        onClose: fail,
-      },
-      () => this.#platform.clearTimeout(timer),
-    ));
     http.post([message]);
   }
 
@@ -357,7 +356,6 @@ export class CometClient {
   /** Close for good: with `error`, the client failed (emitted as `error`); without, it was asked to. */
   #teardown(error?: CometError): void {
     this.#leaving = false;
-    this.#session++;
     this.#drop();
     this.#unlisten();
     this.#clientId = null;
