@@ -14,6 +14,7 @@ export interface LinkHost {
   sessionAdvice(): Advice;
   connected(link: Link, reply: Message): void;
   refused(link: Link, reply: Message): void;
+  /** `link` failed: the host closes it, then carries on without it. */
   down(link: Link, error: CometError): void;
   /** A batch as it arrived; its connect replies are the link's, for the host to skip. */
   received(messages: Message[]): void;
@@ -76,10 +77,9 @@ export function openLink(factory: TransportFactory, host: LinkHost): Link {
     }, advice.interval ?? 0);
   };
 
+  // The host's down() closes the link first.
   const down = (error: CometError): void => {
-    if (closed) return;
-    self.close();
-    host.down(self, error);
+    if (!closed) host.down(self, error);
   };
 
   const self: Link = {
