@@ -30,9 +30,9 @@ export default [
     plugins: [
       typescript({ tsconfig: './tsconfig.build.json', declaration: false, outDir: 'dist' }),
       terser({ ecma: 2022, compress: { passes: 3, unsafe_arrows: true, unsafe: true, unsafe_comps: true }, mangle: {
-          // Properties of internal objects only (link host, race, memory, HTTP link,
+          // Properties of internal objects only (links, race, memory, HTTP link,
           // pending requests); public API and wire names are never on this list.
-          properties: { builtins: true, regex: /^(connectMessage|refused|received|connectSoon|activate|since|worked|died|isDemoted|callbacks|confirmed|won|lost|begin|start|stop|feed|fail|post|live|link|onListenerError|context|down|connected|failed|request|sessionAdvice|report|errorCode)$/ },
+          properties: { builtins: true, regex: /^(connectSoon|activate|since|worked|died|isDemoted|callbacks|confirmed|won|lost|begin|start|stop|feed|fail|post|live|link|connected|failed|request|errorCode)$/ },
         }, format: { comments: false } }),
     ],
   },

@@ -1,12 +1,12 @@
-// The session state machine: handshake, transport race, connect loop (via Link),
+// The session state machine: handshake, transport race, connect loop (each link's, #link),
 // requests and replies, ordered exactly-once delivery, reconnect. It is one class
 // because every part reads the same session state (clientId, active link, pending
-// requests, sequence numbers); the pieces that stand alone live beside it
-// (negotiate, link, backoff, transport-memory, emitter, events, options).
+// requests, sequence numbers); a link's connect loop is a closure in it for that
+// reason too (and for bytes: no host interface between the two). The pieces that
+// stand alone live beside it (negotiate, backoff, transport-memory, emitter, events, options).
 import { backoffDelay } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { CometError, type CometErrorCode } from './errors.js';
-import { openLink, type Link, type LinkHost } from './link.js';
 import { orderTransports, race, type Race } from './negotiate.js';
 import { resolveOptions, type CoreOptions, type ResolvedOptions } from './options.js';
 import { resolvePlatform, type Platform } from './platform.js';
@@ -17,10 +17,24 @@ import { CONNECT, DISCONNECT, HANDSHAKE, SUBSCRIBE, UNSUBSCRIBE, type Advice, ty
 import type { Extension } from './extensions.js';
 import type { Channel, MessageCallback, Subscription } from './subscription.js';
 import { transportMemory, type TransportMemory } from './transport-memory.js';
-import type { TransportContext } from './transports/transport.js';
+import type { TransportContext, TransportFactory } from './transports/transport.js';
 import type { ClientEvents, ClientState, ClientStats } from './events.js';
 
 export type { ClientEvents, ClientState, ClientStats, StateEvent, TransportEvent } from './events.js';
+
+/** A transport carrying the session, as the client sees it; see #link. */
+interface Link {
+  readonly name: TransportName;
+  /** When the first connect succeeded (platform clock), or 0. */
+  since: number;
+  /** Send a batch (never a connect: the link owns those). */
+  send(messages: Message[]): void;
+  /** Send the next connect now rather than after `interval` (a streaming link's early ack). */
+  connectSoon(): void;
+  /** Become the session's link: keep connecting from now on. */
+  activate(): void;
+  close(): void;
+}
 
 interface Waiter {
   promise: Promise<void>;
@@ -63,7 +77,6 @@ export class CometClient {
     if (type !== 'error') this.#threw(error);
   });
   #platform!: Platform;
-  #host!: LinkHost;
   #memory!: TransportMemory;
   #state: ClientState = 'disconnected';
   #clientId: string | null = null;
@@ -184,7 +197,6 @@ export class CometClient {
   #start(): void {
     this.#platform = resolvePlatform(this.#o.platform);
     this.#memory = transportMemory(this.#o.url, this.#platform, this.#o.rememberTransport);
-    this.#host = this.#linkHost();
     const win = this.#platform.window;
     // Back online while waiting to reconnect: try again now, not when the backoff ends.
     const online = () => {
@@ -211,7 +223,7 @@ export class CometClient {
     // The request is the client's #handshaking before the extensions run: one that ends this
     // session from its hook (disconnect()) closes it, so that nothing it receives is acted on.
     const http = (this.#handshaking = createLink(
-      this.#host.context(),
+      this.#context(),
       {
         onOpen: () => {},
         onMessages: (messages) => {
@@ -267,7 +279,7 @@ export class CometClient {
     (this.#race = race<Link>(
       candidates,
       {
-        start: (factory) => openLink(factory, this.#host),
+        start: (factory) => this.#link(factory),
         won: (link) => this.#promote(link),
         lost: (reasons) => {
           this.#race = null;
@@ -308,7 +320,7 @@ export class CometClient {
     if (!target || target.name === link.name) return;
     this.#after(this.#o.upgradeDelay, () => {
       if (this.#active !== link || this.#upgrade) return;
-      this.#upgrade = openLink(target, this.#host);
+      this.#upgrade = this.#link(target);
     });
   }
 
@@ -373,65 +385,150 @@ export class CometClient {
 
   // ---- links ------------------------------------------------------------
 
-  /** What links see of the client; built once the platform is known. */
-  #linkHost(): LinkHost {
+  /**
+   * What a transport is given; built for each, as it reads the session's state. The resolved
+   * options carry url, headers and the limits under the context's names. Recycling a stream
+   * is lossless only when the server redelivers (ack): never recycle otherwise (Faye).
+   */
+  #context(): TransportContext {
     return {
-    platform: this.#platform,
-    connectTimeout: this.#o.connectTimeout,
-    // The resolved options carry url, headers and the limits under the context's names.
-    // Recycling a stream is lossless only when the server redelivers (ack): never recycle otherwise (Faye).
-    context: (): TransportContext => ({
       ...this.#o,
       clientId: this.#clientId ?? '',
       platform: this.#platform,
       streamCharLimit: this.#ack ? this.#o.streamCharLimit : Infinity,
       ack: () => this.#lastSeq, // stays 0 without the ack extension
-    }),
-    connectMessage: (connectionType, first) => {
-      if (!this.#clientId || this.#leaving) return null;
-      const message: Message = { channel: CONNECT, clientId: this.#clientId, connectionType, id: '' + ++this.#nextId };
+    };
+  }
+
+  /**
+   * Open one transport carrying the session, plus its `/meta/connect` loop: connect
+   * as soon as the transport opens, watch every connect with a deadline (so a
+   * WebSocket a proxy lets open but never passes a frame through, or a stream a
+   * buffering proxy swallows, is abandoned), and, once active, reconnect after
+   * each reply as the server's advice says. A closure in the client, not a class
+   * of its own: its state is local variables, and it reads the session's directly.
+   */
+  #link(factory: TransportFactory): Link {
+    const platform = this.#platform;
+    const transport = factory.create();
+    // The session's advice from the handshake is the starting point of each link's.
+    const advice: Advice = { ...this.#advice };
+    let active = false;
+    let closed = false;
+    let inflight: string | undefined;
+    let timer: unknown;
+
+    const connect = (first: boolean): void => {
+      // A held connect may legitimately last `timeout`; past that plus the grace, the link is dead.
+      // Armed first: a connect an extension drops (or throws on) must not stop the loop unnoticed.
+      if (!first) deadline(advice.timeout ?? 0);
+      if (!this.#clientId || this.#leaving) return;
+      const message: Message = { channel: CONNECT, clientId: this.#clientId, connectionType: factory.connectionType, id: '' + ++this.#nextId };
       // Ask for an immediate answer to the first connect: it is how a transport proves itself.
       if (first) message.advice = { timeout: 0 };
       if (this.#ack) message.ext = { ack: (this.#acked = this.#lastSeq) };
-      return this.#ext(message);
-    },
-    sessionAdvice: () => this.#advice,
-    connected: (link) => {
-      if (this.#race?.connected(link)) return;
-      if (link === this.#upgrade) {
+      const m = this.#ext(message);
+      if (!m) return;
+      inflight = m.id;
+      transport.send([m]);
+    };
+
+    const deadline = (hold: number): void => {
+      platform.clearTimeout(timer);
+      timer = platform.setTimeout(() => down(new CometError('timeout', 'No /meta/connect in time')), hold + this.#o.connectTimeout);
+    };
+
+    const schedule = (): void => {
+      if (closed || !active || inflight || timer !== undefined) return;
+      // No timer to clear: the check above found none.
+      timer = platform.setTimeout(() => {
+        timer = undefined;
+        connect(false);
+      }, advice.interval ?? 0);
+    };
+
+    // The link failed: close it, then carry on without it.
+    const down = (error: CometError): void => {
+      if (closed) return;
+      self.close();
+      if (this.#race?.failed(self, `${self.name}: ${error.message}`)) return;
+      if (self === this.#upgrade) {
         this.#upgrade = null;
-        this.#promote(link);
-      }
-    },
-    refused: (link, reply) => {
-      const error = failed('connect_failed', reply);
-      const reconnect = reply.advice?.reconnect;
-      if (reconnect === 'none') this.#teardown(error);
-      else if (reconnect === 'handshake') this.#rehandshake(error);
-      else this.#host.down(link, error);
-    },
-    down: (link, error) => {
-      link.close();
-      if (this.#race?.failed(link, `${link.name}: ${error.message}`)) return;
-      if (link === this.#upgrade) {
-        this.#upgrade = null;
-        this.#memory.died(link.name, 0);
-      } else if (link === this.#active) {
-        if (link.since) this.#memory.died(link.name, this.#platform.now() - link.since);
+        this.#memory.died(self.name, 0);
+      } else if (self === this.#active) {
+        if (self.since) this.#memory.died(self.name, platform.now() - self.since);
         this.#retry(error);
       }
-    },
-    received: (messages) => {
-      for (const message of messages) {
-        const m = message.channel !== CONNECT && this.#ext(message, 'incoming'); // connect replies are the link's
-        if (!m) continue;
-        if (m.successful !== undefined || isMeta(m.channel)) this.#reply(m);
-        else if (!this.#route(m.channel)) this.#events.emit('error', new CometError('bad_message', expectedChannel(m.channel)));
-        else this.#sequence(m);
-      }
-    },
-    report: (error) => this.#events.emit('error', error),
     };
+
+    const self: Link = {
+      name: factory.name,
+      since: 0,
+      send(messages) {
+        if (!closed) transport.send(messages);
+      },
+      connectSoon() {
+        // connect() re-arms the one timer, cancelling the wait for `interval`.
+        if (active && !inflight) connect(false);
+      },
+      activate() {
+        active = true;
+        schedule();
+      },
+      close() {
+        if (closed) return;
+        closed = true;
+        platform.clearTimeout(timer);
+        transport.close();
+      },
+    };
+
+    // The deadline runs from here: a transport that never even opens (an upgrade
+    // left unanswered, a stream that never delivers its first chunk) is abandoned too.
+    deadline(0);
+    transport.open(this.#context(), {
+      // A reopened stream connects again: that carries the ack at once and learns
+      // quickly if the server forgot the session (its 402 on a stream has no id).
+      // (A transport makes no sink call after close(), so no guard is needed here.)
+      onOpen: () => connect(!self.since),
+      onMessages: (messages) => {
+        // Deliveries first, so the next connect acknowledges them.
+        for (const message of messages) {
+          const m = message.channel !== CONNECT && this.#ext(message, 'incoming'); // connect replies are the link's
+          if (!m) continue;
+          if (m.successful !== undefined || isMeta(m.channel)) this.#reply(m);
+          else if (!this.#route(m.channel)) this.#events.emit('error', new CometError('bad_message', expectedChannel(m.channel)));
+          else this.#sequence(m);
+        }
+        for (const reply of messages) {
+          // Only the answer to the connect in flight counts; an unsolicited one (no id, none in flight) is ignored.
+          if (reply.channel !== CONNECT || closed || (reply.id ?? 0) !== inflight) continue;
+          inflight = undefined;
+          platform.clearTimeout(timer);
+          timer = undefined;
+          Object.assign(advice, reply.advice);
+          const reconnect = reply.advice?.reconnect;
+          // `none` stops the client even on a successful reply (Bayeux §5.3, as Faye and CometD do).
+          if (reply.successful !== true || reconnect === 'none') {
+            const error = failed('connect_failed', reply);
+            if (reconnect === 'none') this.#teardown(error);
+            else if (reconnect === 'handshake') this.#rehandshake(error);
+            else down(error);
+            continue;
+          }
+          self.since ||= platform.now();
+          // A runner of the race wins it, an upgrade takes over; the active link goes on.
+          if (!this.#race?.connected(self) && self === this.#upgrade) {
+            this.#upgrade = null;
+            this.#promote(self);
+          }
+          schedule();
+        }
+      },
+      onError: (error) => this.#events.emit('error', error),
+      onClose: down,
+    });
+    return self;
   }
 
   // ---- messages ---------------------------------------------------------
