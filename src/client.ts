@@ -422,8 +422,11 @@ export class CometClient {
       // A held connect may legitimately last `timeout`; past that plus the grace, the link is dead.
       // Armed first: a connect an extension drops (or throws on) must not stop the loop unnoticed.
       if (!first) deadline(advice.timeout ?? 0);
-      if (!this.#clientId || this.#leaving) return;
-      const message: Message = { channel: CONNECT, clientId: this.#clientId, connectionType: factory.connectionType, id: '' + ++this.#nextId };
+      if (this.#leaving) return;
+      // An open link implies a session: clientId goes only where #drop closes every link (race
+      // runners, active, upgrade) with nothing run in between (#handshake and #teardown drop first,
+      // #rehandshake just before its #retry drops), and a closed link neither connects nor is called back.
+      const message: Message = { channel: CONNECT, clientId: this.#clientId!, connectionType: factory.connectionType, id: '' + ++this.#nextId };
       // Ask for an immediate answer to the first connect: it is how a transport proves itself.
       if (first) message.advice = { timeout: 0 };
       if (this.#ack) message.ext = { ack: (this.#acked = this.#lastSeq) };
