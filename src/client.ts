@@ -280,7 +280,6 @@ export class CometClient {
       candidates,
       {
         start: (factory) => this.#link(factory),
-        won: (link) => this.#promote(link),
         lost: (reasons) => {
           this.#race = null;
           this.#retry(new CometError('transport_failed', `No transport connected (${reasons.join('; ')})`));
@@ -521,7 +520,9 @@ export class CometClient {
           }
           self.since ||= platform.now();
           // A runner of the race wins it, an upgrade takes over; the active link goes on.
-          if (!this.#race?.connected(self) && self === this.#upgrade) {
+          // (While a race runs there is no upgrade: the #drop before every race cleared it, and
+          // only the active link plans one.) #promote ends the race.
+          if (this.#race?.connected(self) || self === this.#upgrade) {
             this.#upgrade = null;
             this.#promote(self);
           }

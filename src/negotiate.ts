@@ -24,14 +24,13 @@ export function orderTransports(
 /** What a race needs from the client. */
 export interface RaceHost<L extends { close(): void }> {
   start(factory: TransportFactory): L;
-  won(link: L): void;
   /** Every candidate failed; `reasons` are what each runner's `failed` said, in the order they failed. */
   lost(reasons: string[]): void;
 }
 
 /** A running race; the client reports each runner's outcome to it. */
 export interface Race<L> {
-  /** A runner completed its first connect: it wins, the others stop. False when `link` is not a runner. */
+  /** A runner completed its first connect: it wins (true; the caller promotes it), the others stop. False when `link` is not a runner. */
   connected(link: L): boolean;
   /** A runner failed before connecting (`reason` says why; the caller has closed it): start the next at once. False when `link` is not a runner. */
   failed(link: L, reason: string): boolean;
@@ -42,8 +41,8 @@ export interface Race<L> {
 /**
  * A staggered race (Happy Eyeballs, RFC 8305): start the first transport; start
  * the next one when the running ones have not connected within `fallbackDelay`,
- * or as soon as one fails; the first to complete a `/meta/connect` wins and
- * every other is closed. `host.lost` is called, with the reasons, when every candidate failed.
+ * or as soon as one fails; the first to complete a `/meta/connect` wins (its
+ * `connected` is true) and every other is closed. `host.lost` is called, with the reasons, when every candidate failed.
  * Call `begin` after storing the race, so no runner reports to a host that does not know it yet.
  * Once the race is over (won, lost or closed) `running` is empty and stays so,
  * so a late report finds no runner and does nothing. The fallback timer runs on `platform`'s clock.
@@ -71,7 +70,6 @@ export function race<L extends { close(): void }>(
     connected(link: L) {
       if (!running.delete(link)) return false;
       self.close();
-      host.won(link);
       return true;
     },
     failed(link: L, reason: string) {
