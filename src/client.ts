@@ -278,12 +278,10 @@ export class CometClient {
     }
     (this.#race = race<Link>(
       candidates,
-      {
-        start: (factory) => this.#link(factory),
-        lost: (reasons) => {
-          this.#race = null;
-          this.#retry(new CometError('transport_failed', `No transport connected (${reasons.join('; ')})`));
-        },
+      (factory) => this.#link(factory),
+      (reasons) => {
+        this.#race = null;
+        this.#retry(new CometError('transport_failed', `No transport connected (${reasons.join('; ')})`));
       },
       this.#platform,
       // A WebSocket takes a few round trips (TCP, TLS, upgrade, connect): past 6 it is likely stuck (RFC 8305 bounds it too).

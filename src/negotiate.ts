@@ -21,13 +21,6 @@ export function orderTransports(
     .sort((a, b) => rank(a) - rank(b));
 }
 
-/** What a race needs from the client. */
-export interface RaceHost<L extends { close(): void }> {
-  start(factory: TransportFactory): L;
-  /** Every candidate failed; `reasons` are what each runner's `failed` said, in the order they failed. */
-  lost(reasons: string[]): void;
-}
-
 /** A running race; the client reports each runner's outcome to it. */
 export interface Race<L> {
   /** A runner completed its first connect: it wins (true; the caller promotes it), the others stop. False when `link` is not a runner. */
@@ -42,14 +35,17 @@ export interface Race<L> {
  * A staggered race (Happy Eyeballs, RFC 8305): start the first transport; start
  * the next one when the running ones have not connected within `fallbackDelay`,
  * or as soon as one fails; the first to complete a `/meta/connect` wins (its
- * `connected` is true) and every other is closed. `host.lost` is called, with the reasons, when every candidate failed.
- * Call `begin` after storing the race, so no runner reports to a host that does not know it yet.
+ * `connected` is true) and every other is closed. `start` opens a runner; `lost` is called,
+ * with the reasons, when every candidate failed. Call `begin` after storing the race,
+ * so no runner reports to a caller that does not know it yet.
  * Once the race is over (won, lost or closed) `running` is empty and stays so,
  * so a late report finds no runner and does nothing. The fallback timer runs on `platform`'s clock.
  */
 export function race<L extends { close(): void }>(
   candidates: readonly TransportFactory[],
-  host: RaceHost<L>,
+  start: (factory: TransportFactory) => L,
+  /** Every candidate failed; `reasons` are what each runner's `failed` said, in the order they failed. */
+  lost: (reasons: string[]) => void,
   platform: Pick<Platform, 'setTimeout' | 'clearTimeout'>,
   fallbackDelay: number,
 ): Race<L> & { begin(): void } {
@@ -61,9 +57,9 @@ export function race<L extends { close(): void }>(
     platform.clearTimeout(timer);
     const factory = queue.shift();
     if (factory) {
-      running.add(host.start(factory));
+      running.add(start(factory));
       if (queue.length) timer = platform.setTimeout(next, fallbackDelay);
-    } else if (!running.size) host.lost(reasons);
+    } else if (!running.size) lost(reasons);
   };
   const self = {
     begin: next,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { orderTransports, race as startRace, type RaceHost } from '../../src/negotiate.js';
+import { orderTransports, race as startRace } from '../../src/negotiate.js';
 import { resolvePlatform } from '../../src/platform.js';
 import type { TransportName } from '../../src/protocol/message.js';
 import { transportMemory } from '../../src/transport-memory.js';
@@ -111,7 +111,7 @@ describe('Race', () => {
     type Runner = { name: string; close(): void };
     const runners = new Map<string, Runner>();
     const runner = (name: string) => runners.get(name)!;
-    const host: RaceHost<Runner> & { lostCalls: number; reasons?: string[] } = {
+    const host: { lostCalls: number; reasons?: string[]; start(f: TransportFactory): Runner; lost(reasons: string[]): void } = {
       lostCalls: 0,
       start: (f) => {
         started.push(f.name);
@@ -125,7 +125,7 @@ describe('Race', () => {
       setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
       clearTimeout: (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>),
     };
-    const r = startRace(candidates, host, timers, delay);
+    const r = startRace(candidates, host.start, host.lost, timers, delay);
     r.begin();
     return { r, host, started, stopped, runner };
   }
