@@ -60,8 +60,9 @@ const ACK_EVERY = 64;
  */
 const REPLY_ROOM = 64;
 const expectedChannel = (channel: unknown) => `Expected a channel but got ${JSON.stringify(channel)}`;
-// The error as JSON (quoted), not interpolated: a hostile `{"toString":0}` would make the template throw, leaving the call unsettled.
-const failed = (code: CometErrorCode, reply: Message) => new CometError(code, `${reply.channel} failed: ${JSON.stringify(reply.error)}`, { reply });
+// The error (without one, the advice: a bare `reconnect: 'none'` says why) as JSON, not interpolated: a hostile
+// `{"toString":0}` would make the template throw, leaving the call unsettled.
+const failed = (code: CometErrorCode, reply: Message) => new CometError(code, `${reply.channel} failed: ${JSON.stringify(reply.error ?? reply.advice)}`, { reply });
 
 /**
  * A Bayeux client over pluggable transports. `createClient` (the default

@@ -136,7 +136,8 @@ describe('advice reconnect none', () => {
     mock.advise({ reconnect: 'none' });
     mock.dropConnections(); // the client connects again; the reply carries the advice
     await vi.waitFor(() => expect(client.state).toBe('closed'));
-    expect(errors.at(-1)).toMatchObject({ name: 'CometError' });
+    // The reply has no error to quote: the advice says why (it once read `failed: undefined`).
+    expect(errors.at(-1)).toMatchObject({ name: 'CometError', code: 'connect_failed', message: expect.stringMatching(/^\/meta\/connect failed: \{.*"reconnect":"none"/) });
   });
 
   // Same bug, seen from connect(): it resolves, and the client stays connected.
