@@ -275,7 +275,9 @@ export class CometClient {
   #negotiate(): void {
     const candidates = orderTransports(this.#o.transports, this.#serverTypes, this.#platform, this.#memory);
     if (!candidates.length) {
-      return this.#teardown(new CometError('transport_failed', 'No transport supported'));
+      // Say which half is missing: what the server offers, or what runs here (Node 20 has no WebSocket).
+      const here = orderTransports(this.#o.transports, undefined, this.#platform, this.#memory).map((t) => t.connectionType);
+      return this.#teardown(new CometError('transport_failed', `No transport supported (server: ${this.#serverTypes}; here: ${here})`));
     }
     (this.#race = race<Link>(
       candidates,
