@@ -41,8 +41,9 @@ export function transportMemory(endpoint: URL, platform: Platform, enabled: bool
   try {
     // Without localStorage (Node, sandboxed frames) memory lasts until disconnect(), which #start renews.
     storage = enabled ? platform.storage : undefined;
-    // Nothing stored: JSON.parse(null) is null, which Object() makes {}; no storage at all throws (undefined is no JSON).
-    memo = Object(JSON.parse(storage?.getItem(key) as string));
+    // Nothing stored, or no storage: JSON.parse(null) is null, which Object() makes {}. (Not undefined,
+    // which is no JSON: a SyntaxError thrown on every connect would stop a debugger that pauses on caught ones.)
+    memo = Object(JSON.parse(storage?.getItem(key) ?? 'null'));
   } catch {
     // Corrupt, absent or inaccessible storage must never stop a connection.
   }

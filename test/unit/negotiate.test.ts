@@ -84,6 +84,21 @@ describe('TransportMemory', () => {
     expect(storage.size).toBe(0);
   });
 
+  it('throws nothing, not even caught, without storage or when disabled (a debugger may pause on caught exceptions)', () => {
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      for (const [storage, enabled] of [[undefined, true], [{ getItem: () => null, setItem: () => {} }, false]] as const) {
+        const m = transportMemory(new URL('http://x/cometd'), resolvePlatform({ storage }), enabled);
+        m.worked('sse');
+        expect(m.last).toBe('sse');
+      }
+      // Each call returned (null) rather than threw.
+      expect(parse.mock.results.map((r) => r.type)).toEqual(['return', 'return']);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
   it('survives corrupt storage', () => {
     const { m } = memory(new Map([['cometkit:http://x/cometd', '{not json']]));
     expect(m.last).toBeUndefined();
