@@ -82,9 +82,10 @@ export const badOption = (what: string, got: unknown) => new CometError('bad_opt
 
 /**
  * Validate and fill in options; a mistake throws a `bad_options` CometError at construction, not at connect.
- * (The default: plain JavaScript may pass nothing, which is then reported as a missing url.)
+ * (Plain JavaScript may pass nothing, or null, which is then reported as a missing url.)
  */
-export function resolveOptions(options: CoreOptions = {} as CoreOptions): ResolvedOptions {
+export function resolveOptions(options: CoreOptions): ResolvedOptions {
+  options ||= {} as CoreOptions; // plain JavaScript's undefined or null
   let url: URL | undefined;
   try {
     // A relative url (`'/cometd'`) is the page's own server: resolved against its address (a Location reads as

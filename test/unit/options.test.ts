@@ -50,6 +50,9 @@ describe('options', () => {
     const none = undefined as unknown as { url: string };
     expect(() => createClient(none)).toThrow('Expected an absolute http(s) URL but got undefined');
     expect(codeOf(() => new CometClient(none as never))).toBe('bad_options');
+    // null too (it was a TypeError from the class, reading null's url).
+    expect(() => new CometClient(null as never)).toThrow('Expected an absolute http(s) URL but got undefined');
+    expect(() => createClient(null as never)).toThrow('Expected an absolute http(s) URL but got undefined');
   });
 
   it('resolves a relative url against the page (a browser, where there is a location), but never an empty one', () => {
