@@ -38,7 +38,7 @@ export function parseFrame(text: string, maxChars: number, bad: (error: CometErr
 /** The `too_large` CometError for `chars` characters where at most `maxChars` are accepted. */
 export const tooLarge = (maxChars: number, chars: unknown, reply?: Message) =>
   // JSON, not interpolated: `chars` may come from a server, and a hostile `{"toString":0}` would make the template throw.
-  new CometError('too_large', `Expected at most ${maxChars} characters but got ${JSON.stringify(chars)}`, { reply });
+  new CometError('too_large', `Expected at most ${maxChars} characters (maxMessageChars) but got ${JSON.stringify(chars)}`, { reply });
 
 /** Throw `too_large` when `json` (a frame or one message) is over `maxChars`. */
 export function checkSize(text: string, maxChars: number): void {

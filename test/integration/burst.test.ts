@@ -69,7 +69,7 @@ describe.each(['long-poll', 'websocket', 'sse'] as TransportName[])('%s behind b
     await server.comet.publish('/big', 'after');
     await vi.waitFor(() => expect(got).toEqual(['before', 'after']));
     expect(errors).toEqual([expect.objectContaining({ code: 'too_large', reply: expect.objectContaining({ channel: '/big', id: expect.any(String) }) })]);
-    expect(errors[0]!.message).toMatch(/^Expected at most 20000 characters but got 30\d{3}$/);
+    expect(errors[0]!.message).toMatch(/^Expected at most 20000 characters \(maxMessageChars\) but got 30\d{3}$/);
     expect(client.transport).toBe(transport);
     expect(client.stats.delivered).toBe(2);
   });

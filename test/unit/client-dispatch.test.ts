@@ -177,7 +177,7 @@ describe('client delivery', () => {
     expect(got).toEqual(['a:1']); // 3 waits for 2
     ws.onmessage!({ data: JSON.stringify([notice]) });
     expect(got).toEqual(['a:1', 'a:3']);
-    expect(errors).toEqual([expect.objectContaining({ code: 'too_large', message: 'Expected at most 50000 characters but got 60000', reply: notice })]);
+    expect(errors).toEqual([expect.objectContaining({ code: 'too_large', message: 'Expected at most 50000 characters (maxMessageChars) but got 60000', reply: notice })]);
     expect(client.stats).toEqual({ delivered: 2, duplicates: 0 });
   });
 
