@@ -178,43 +178,38 @@ describe("frames for a client that announced its limit (the handshake's ext.maxM
     expect(notice).toEqual({ channel, id: expect.any(String), ext: { seq: 1, tooLarge: expect.any(Number) } });
   });
 
-  it('split the replies to a batch on a WebSocket into frames within that limit', async () => {
+  /**
+   * A WebSocket client that announced `SAID` sends `requests(clientId)` in one batch,
+   * 26 subscribes among them; resolves with the replies and the frames they came in.
+   */
+  async function repliesTo(requests: (clientId: string) => Message[]) {
     const { url } = await start({ timeout: 5_000 });
     const clientId = await handshake(url, { maxMessageChars: SAID, ack: 'seq' });
     const socket = await openSocket(url);
     socket.send([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: 'c', ext: { ack: 0 } }]);
     await vi.waitFor(() => expect(socket.batches.length).toBeGreaterThan(0));
+    const batch = requests(clientId);
     // Under SAID as sent; each reply adds `"successful":true`, so together they are over it.
-    const requests = Array.from({ length: 26 }, (_, i) => ({ channel: '/meta/subscribe', clientId, subscription: `/feed/${i}`, id: `s${i}` }));
-    expect(JSON.stringify(requests).length).toBeLessThan(SAID);
+    expect(JSON.stringify(batch).length).toBeLessThan(SAID);
     const before = socket.texts.length;
-    socket.send(requests);
+    socket.send(batch);
     await vi.waitFor(() => expect(socket.batches.slice(1).flat().filter((m) => m.channel === '/meta/subscribe')).toHaveLength(26));
-    const frames = socket.texts.slice(before);
+    return { replies: socket.batches.slice(1).flat(), frames: socket.texts.slice(before) };
+  }
+  const subscribes = (clientId: string) => Array.from({ length: 26 }, (_, i) => ({ channel: '/meta/subscribe', clientId, subscription: `/feed/${i}`, id: `s${i}` }));
+
+  it('split the replies to a batch on a WebSocket into frames within that limit', async () => {
+    const { frames } = await repliesTo(subscribes);
     expect(frames.length).toBeGreaterThanOrEqual(2);
     expect(frames.join('').length - 2 * frames.length).toBeGreaterThan(SAID);
     for (const text of frames) expect(text.length).toBeLessThanOrEqual(SAID);
   });
 
   it("keep to the socket's client's limit when the batch's first reply names no client", async () => {
-    const { url } = await start({ timeout: 5_000 });
-    const clientId = await handshake(url, { maxMessageChars: SAID, ack: 'seq' });
-    const socket = await openSocket(url);
-    socket.send([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: 'c', ext: { ack: 0 } }]);
-    await vi.waitFor(() => expect(socket.batches.length).toBeGreaterThan(0));
     // A publish sent without its clientId is refused with a reply that has none; the subscribes after it are answered as usual.
-    const requests = [
-      { channel: '/feed', data: 1, id: 'p' },
-      ...Array.from({ length: 26 }, (_, i) => ({ channel: '/meta/subscribe', clientId, subscription: `/feed/${i}`, id: `s${i}` })),
-    ];
-    expect(JSON.stringify(requests).length).toBeLessThan(SAID);
-    const before = socket.texts.length;
-    socket.send(requests);
-    await vi.waitFor(() => expect(socket.batches.slice(1).flat().filter((m) => m.channel === '/meta/subscribe')).toHaveLength(26));
-    const replies = socket.batches.slice(1).flat();
+    const { replies, frames } = await repliesTo((clientId) => [{ channel: '/feed', data: 1, id: 'p' }, ...subscribes(clientId)]);
     expect(replies.find((m) => m.id === 'p')).toMatchObject({ successful: false });
     expect(replies.find((m) => m.id === 'p')).not.toHaveProperty('clientId');
-    const frames = socket.texts.slice(before);
     expect(frames.length).toBeGreaterThanOrEqual(2);
     for (const text of frames) expect(text.length).toBeLessThanOrEqual(SAID);
   });
