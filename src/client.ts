@@ -228,9 +228,12 @@ export class CometClient {
       {
         onOpen: () => {},
         onMessages: (messages) => {
+          const reply = messages.map((m) => this.#ext(m, 'incoming')).find((m) => m?.channel === HANDSHAKE);
+          // Not if an incoming hook ended the session (disconnect(), which closed this request).
+          if (!http.live()) return;
           http.close();
           this.#rtt = this.#platform.now() - sent;
-          this.#handshaken(messages.map((m) => this.#ext(m, 'incoming')).find((m) => m?.channel === HANDSHAKE));
+          this.#handshaken(reply);
         },
         onError: fail,
         onClose: fail,
@@ -246,6 +249,8 @@ export class CometClient {
       // maxMessageChars: cometkit's server then sends no frame we would refuse (docs/wire.md).
       ext: { ack: 'seq', maxMessageChars: this.#o.maxMessageChars },
     });
+    // An outgoing hook that ended the session (disconnect()) closed the request: nothing goes out.
+    if (!http.live()) return;
     if (!message) return this.#handshaken({ channel: HANDSHAKE, error: 'Dropped by an extension' }); // fails it (and #drop closes the request)
     const sent = this.#platform.now();
     http.post([message]);
@@ -277,7 +282,7 @@ export class CometClient {
     if (!candidates.length) {
       // Say which half is missing: what the server offers, or what runs here (Node 20 has no WebSocket).
       const here = orderTransports(this.#o.transports, undefined, this.#platform, this.#memory).map((t) => t.connectionType);
-      return this.#teardown(new CometError('transport_failed', `No transport supported (server: ${this.#serverTypes}; here: ${here})`));
+      return this.#teardown(new CometError('transport_failed', `No transport supported (server: ${JSON.stringify(this.#serverTypes)}; here: ${here})`));
     }
     (this.#race = race<Link>(
       candidates,
@@ -299,7 +304,6 @@ export class CometClient {
     this.#active = link;
     link.activate();
     this.#memory.worked(link.name);
-    this.#attempt = 0;
     if (previous !== link.name) this.#events.emit('transport', { transport: link.name, previous });
     this.#setState('connected');
     this.#waiter?.resolve();
@@ -330,6 +334,8 @@ export class CometClient {
     if (this.#leaving) return this.#teardown();
     this.#drop();
     if (error) this.#events.emit('error', error);
+    // A listener of those events ended the client (disconnect()): that stands.
+    if (this.#state === 'closed') return;
     this.#setState('reconnecting');
     // Offline: don't burn attempts; the `online` event resumes at once.
     if (this.#platform.window?.navigator?.onLine === false) return;
@@ -438,7 +444,8 @@ export class CometClient {
 
     const deadline = (hold: number): void => {
       platform.clearTimeout(timer);
-      timer = platform.setTimeout(() => down(new CometError('timeout', 'No /meta/connect in time')), hold + this.#o.connectTimeout);
+      // Within a timer's range, which a server's huge `timeout` or a connectTimeout near 2^31 ms would leave: it would fire at once.
+      timer = platform.setTimeout(() => down(new CometError('timeout', 'No /meta/connect in time')), Math.min(hold + this.#o.connectTimeout, 2 ** 31 - 1));
     };
 
     const schedule = (): void => {
@@ -520,6 +527,9 @@ export class CometClient {
             continue;
           }
           self.since ||= platform.now();
+          // Held 10 s: the session is kept, so the next failure starts the backoff afresh. Not at the first connect:
+          // a server that forgets each new session (a balancer without sticky sessions) answers one, then refuses the next.
+          if (platform.now() - self.since > 9999) this.#attempt = 0;
           // A runner of the race wins it, an upgrade takes over; the active link goes on.
           // (While a race runs there is no upgrade: the #drop before every race cleared it, and
           // only the active link plans one.) #promote ends the race.

@@ -61,19 +61,20 @@ export const DEFAULTS: Readonly<Omit<ResolvedOptions, 'url' | 'transports' | 'ex
 };
 
 /**
- * `o` without its undefined values, each delay checked on the way. Plain JavaScript is not held
- * to the types, and a delay that is not a number of ms within a timer's range would fail far
- * from here: `connectTimeout: '5000'` (from an environment variable) is added to a held
- * connect's timeout as a string, and a timer given `Infinity`, a negative number or NaN fires
- * at once, so every connect would time out, or reconnects would never wait. The delays are the
- * options named `…Delay` and `…Timeout` (reconnect's `initialDelay` and `maxDelay` among them).
+ * `o` without its undefined or null values (plain JavaScript's null is "not given": the default),
+ * each delay checked on the way. Plain JavaScript is not held to the types, and a delay that is
+ * not a number of ms within a timer's range would fail far from here: `connectTimeout: '5000'`
+ * (from an environment variable) is added to a held connect's timeout as a string, and a timer
+ * given `Infinity`, a negative number or NaN fires at once, so every connect would time out, or
+ * reconnects would never wait. The delays are the options named `…Delay` and `…Timeout`
+ * (reconnect's `initialDelay` and `maxDelay` among them), and reconnect's `factor` with them.
  */
 const defined = <T extends object>(o: T): Partial<T> =>
   Object.fromEntries(
     Object.entries(o).filter(([key, v]) => {
       // Math.min/max, not comparisons: NaN and strings fail them, and terser may turn `!(v >= 0)` into `v < 0`.
-      if (v !== undefined && /Del|Tim/.test(key) && v !== Math.min(Math.max(0, v), 2 ** 31 - 1)) throw badOption(`${key} as ms from 0 to 2^31 - 1`, typeof v === 'string' ? JSON.stringify(v) : v);
-      return v !== undefined;
+      if (v != null && /Del|Tim|fac/.test(key) && v !== Math.min(Math.max(0, v), 2 ** 31 - 1)) throw badOption(`${key} as a number from 0 to 2^31 - 1`, typeof v === 'string' ? JSON.stringify(v) : v);
+      return v != null;
     }),
   ) as Partial<T>;
 

@@ -35,15 +35,21 @@ class SomeWebSocket {}
 it('names what the server offers when it offers none of the transports that run here', async () => {
   // CometD's Node server offers long-polling only; the app allowed the WebSocket alone.
   const error = await failure([websocketTransport], ['long-polling'], SomeWebSocket);
-  expect(error).toMatchObject({ code: 'transport_failed', message: 'No transport supported (server: long-polling; here: websocket)' });
+  expect(error).toMatchObject({ code: 'transport_failed', message: 'No transport supported (server: ["long-polling"]; here: websocket)' });
 });
 
 it('names nothing here when none of the transports can run (no WebSocket in Node 20)', async () => {
   const error = await failure([websocketTransport], ['websocket', 'long-polling']);
-  expect(error).toMatchObject({ code: 'transport_failed', message: 'No transport supported (server: websocket,long-polling; here: )' });
+  expect(error).toMatchObject({ code: 'transport_failed', message: 'No transport supported (server: ["websocket","long-polling"]; here: )' });
 });
 
-it('lists every transport that runs here, in the order the app gave', async () => {
+it('lists every transport of the app that runs here', async () => {
   const error = await failure([websocketTransport, longPollTransport], ['eventsource'], SomeWebSocket);
-  expect(error.message).toBe('No transport supported (server: eventsource; here: websocket,long-polling)');
+  expect(error.message).toBe('No transport supported (server: ["eventsource"]; here: websocket,long-polling)');
+});
+
+it('quotes what the server offers as JSON, so a hostile list cannot make the message throw', async () => {
+  // Interpolated, {"toString":0} threw inside the handshake's reply handler: connect() never settled.
+  const error = await failure([longPollTransport], [{ toString: 0 } as unknown as string]);
+  expect(error.message).toBe('No transport supported (server: [{"toString":0}]; here: long-polling)');
 });

@@ -70,18 +70,23 @@ describe('options', () => {
 
   it('refuses a delay that is not a number of ms a timer can wait (plain JavaScript), naming the option', () => {
     const url = 'http://x/c';
-    expect(() => createClient({ url, connectTimeout: '5000' as unknown as number })).toThrow('Expected connectTimeout as ms from 0 to 2^31 - 1 but got "5000"');
+    expect(() => createClient({ url, connectTimeout: '5000' as unknown as number })).toThrow('Expected connectTimeout as a number from 0 to 2^31 - 1 but got "5000"');
     // A timer fires at once for each of these: every connect would time out, or reconnects would not wait.
-    for (const bad of [Infinity, -1, NaN, 2 ** 31, null, true]) {
+    for (const bad of [Infinity, -1, NaN, 2 ** 31, '', true, {}]) {
       expect(codeOf(() => createClient({ url, connectTimeout: bad as number }))).toBe('bad_options');
     }
-    expect(() => createClient({ url, fallbackDelay: -5 })).toThrow('Expected fallbackDelay as ms from 0 to 2^31 - 1 but got -5');
-    expect(() => createClient({ url, upgradeDelay: Infinity })).toThrow('Expected upgradeDelay as ms from 0 to 2^31 - 1 but got Infinity');
-    expect(() => createClient({ url, reconnect: { initialDelay: 'soon' as unknown as number } })).toThrow('Expected initialDelay as ms');
-    expect(() => new CometClient({ url, transports: [websocketTransport], reconnect: { maxDelay: NaN } })).toThrow('Expected maxDelay as ms');
+    expect(() => createClient({ url, fallbackDelay: -5 })).toThrow('Expected fallbackDelay as a number from 0 to 2^31 - 1 but got -5');
+    expect(() => createClient({ url, upgradeDelay: Infinity })).toThrow('Expected upgradeDelay as a number from 0 to 2^31 - 1 but got Infinity');
+    expect(() => createClient({ url, reconnect: { initialDelay: 'soon' as unknown as number } })).toThrow('Expected initialDelay as a number');
+    expect(() => new CometClient({ url, transports: [websocketTransport], reconnect: { maxDelay: NaN } })).toThrow('Expected maxDelay as a number');
     // The whole range is allowed, 0 ("never" for upgradeDelay) and 2^31 - 1 included; so is undefined.
     const o = resolveOptions({ url, transports: [websocketTransport], connectTimeout: 2 ** 31 - 1, upgradeDelay: 0, fallbackDelay: undefined, reconnect: { initialDelay: 0, maxDelay: 1.5 } });
     expect([o.connectTimeout, o.upgradeDelay, o.fallbackDelay, o.reconnect.initialDelay, o.reconnect.maxDelay]).toEqual([2 ** 31 - 1, 0, undefined, 0, 1.5]);
+    // reconnect's factor too: NaN or a negative one makes every backoff NaN or negative, which a timer fires at once.
+    for (const factor of [NaN, -2, '2']) expect(codeOf(() => createClient({ url, reconnect: { factor: factor as number } }))).toBe('bad_options');
+    // null is "not given" (plain JavaScript): the default, as undefined.
+    const nulls = resolveOptions({ url, transports: [websocketTransport], connectTimeout: null, upgradeDelay: null, fallbackDelay: null, headers: null, reconnect: { initialDelay: null } } as never);
+    expect([nulls.connectTimeout, nulls.upgradeDelay, nulls.fallbackDelay, nulls.headers, nulls.reconnect.initialDelay]).toEqual([DEFAULTS.connectTimeout, DEFAULTS.upgradeDelay, undefined, {}, DEFAULTS.reconnect.initialDelay]);
     // Options that are not delays are not checked here: a limit may be Infinity.
     expect(resolveOptions({ url, transports: [websocketTransport], streamCharLimit: Infinity }).streamCharLimit).toBe(Infinity);
   });

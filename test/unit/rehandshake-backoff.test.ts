@@ -7,7 +7,7 @@
  * backoff, which a connected link resets.
  */
 import { afterEach, expect, it, vi } from 'vitest';
-import { CometClient, type CometError } from '../../src/index.js';
+import { CometClient, type CometError, type CoreOptions } from '../../src/index.js';
 import { longPollTransport } from '../../src/transports/long-poll.js';
 import type { Message } from '../../src/protocol/message.js';
 
@@ -45,8 +45,11 @@ function manualTimers() {
 let client: CometClient | undefined;
 afterEach(() => client?.disconnect());
 
-/** A long-poll server stub: handshakes succeed; `forget()` decides, per connect, whether it answers 402. */
-function forgetfulServer(forget: (connect: number) => boolean) {
+/** How the stub answers a connect: 402 with handshake advice, at once, or held until the client gives it up. */
+type Answer = 'forget' | 'answer' | 'hold';
+
+/** A long-poll server stub: handshakes succeed; `answer()` decides, per connect (counted from 1), what it gets. */
+function forgetfulServer(answer: (connect: number) => Answer) {
   let handshakes = 0;
   let connects = 0;
   const fetch = async (_url: unknown, init?: RequestInit): Promise<Response> => {
@@ -57,33 +60,39 @@ function forgetfulServer(forget: (connect: number) => boolean) {
       return Response.json([reply]);
     }
     if (m!.channel === '/meta/disconnect') return Response.json([{ channel: m!.channel, id: m!.id, successful: true }]);
-    if (forget(++connects)) {
+    const what = answer(++connects);
+    if (what === 'forget') {
       return Response.json([{ channel: m!.channel, id: m!.id, successful: false, error: '402::Unknown client', advice: { reconnect: 'handshake', interval: 0 } }]);
     }
-    // A first connect is answered at once; a later one is held until the client gives it up.
-    if (!m!.advice) await new Promise((_, reject) => init!.signal!.addEventListener('abort', () => reject(new Error('aborted'))));
-    return Response.json([{ channel: m!.channel, id: m!.id, successful: true }]);
+    if (what === 'hold') await new Promise((_, reject) => init!.signal!.addEventListener('abort', () => reject(new Error('aborted'))));
+    return Response.json([{ channel: m!.channel, id: m!.id, successful: true, advice: { timeout: 30_000 } }]);
   };
-  return { fetch: fetch as typeof globalThis.fetch, handshakes: () => handshakes };
+  return { fetch: fetch as typeof globalThis.fetch, handshakes: () => handshakes, connects: () => connects };
 }
 
-function start(server: ReturnType<typeof forgetfulServer>, timers: ReturnType<typeof manualTimers>) {
+/** The platform clock, which the test moves. */
+let now = 0;
+
+function start(server: ReturnType<typeof forgetfulServer>, timers: ReturnType<typeof manualTimers>, options: Partial<CoreOptions> = {}) {
+  now = 1; // not 0: a link reads a `since` of 0 as "not connected yet"
   client = new CometClient({
     url: 'http://localhost/cometd',
     transports: [longPollTransport],
     rememberTransport: false,
     reconnect: { initialDelay: 1000, maxDelay: 8000, factor: 2, jitter: false },
-    platform: { window: undefined, fetch: server.fetch, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout },
+    connectTimeout: 5000, // its deadlines (5 s, and 35 s for a held connect) are not among the delays above
+    platform: { window: undefined, fetch: server.fetch, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, now: () => now },
+    ...options,
   });
   const errors: CometError[] = [];
   client.on('error', (e) => void errors.push(e));
-  void client.connect();
+  void client.connect().catch(() => {});
   return errors;
 }
 
 it('handshakes again with growing delays while every new session is forgotten before it connects', async () => {
   const timers = manualTimers();
-  const server = forgetfulServer(() => true);
+  const server = forgetfulServer(() => 'forget');
   const errors = start(server, timers);
 
   for (const [handshakes, delay] of [[1, 1000], [2, 2000], [3, 4000], [4, 8000], [5, 8000]] as const) {
@@ -100,25 +109,61 @@ it('handshakes again with growing delays while every new session is forgotten be
   expect(errors.every((e) => e.code === 'connect_failed' && e.message === '/meta/connect failed: "402::Unknown client"')).toBe(true);
 });
 
-it('starts the backoff again once a session connected', async () => {
+it('keeps the delays growing while each new session connects once and is then forgotten', async () => {
   const timers = manualTimers();
-  // c1 connects (connect 1), then its held connect (2) is answered 402; c2's first connect (3) is refused
-  // too; c3 connects (4), then its held connect (5) is answered 402; c4 connects (6) and stays.
-  const server = forgetfulServer((connect) => [2, 3, 5].includes(connect));
+  // Each session's first connect (odd) is answered, its next one (even) refused: a balancer without sticky sessions.
+  const server = forgetfulServer((connect) => (connect % 2 ? 'answer' : 'forget'));
   start(server, timers);
+  for (const delay of [1000, 2000, 4000]) {
+    await vi.waitFor(() => expect(timers.delays()).toContain(delay));
+    timers.fire(delay);
+  }
+  await vi.waitFor(() => expect(timers.delays()).toContain(8000));
+  expect(server.handshakes()).toBe(4);
+});
 
+it('starts the backoff afresh once a session has held for 10 s', async () => {
+  const timers = manualTimers();
+  // c1: connects (1), then 402 (2). c2: connects (3), its held connect is answered 10 s later (4), then 402 (5). c3 stays.
+  const server = forgetfulServer((connect) => {
+    if (connect === 4) now = 10_001;
+    return connect === 2 || connect === 5 ? 'forget' : connect >= 7 ? 'hold' : 'answer';
+  });
+  start(server, timers);
   await vi.waitFor(() => expect(timers.delays()).toContain(1000));
-  expect(server.handshakes()).toBe(1);
   timers.fire(1000);
-  // Forgotten again before it connected: the delay grows.
-  await vi.waitFor(() => expect(timers.delays()).toContain(2000));
-  expect(server.handshakes()).toBe(2);
-  timers.fire(2000);
-  // c3 connected, so its loss waits the first delay again, not the next one (4000).
+  // The loss after that waits the first delay again, not the next one (2000).
+  await vi.waitFor(() => expect(server.connects()).toBe(5));
   await vi.waitFor(() => expect(timers.delays()).toContain(1000));
-  expect(server.handshakes()).toBe(3);
-  expect(timers.delays()).not.toContain(4000);
+  expect(server.connects()).toBe(5);
+  expect(timers.delays()).not.toContain(2000);
   timers.fire(1000);
-  await vi.waitFor(() => expect(client!.clientId).toBe('c4'));
+  await vi.waitFor(() => expect(client!.clientId).toBe('c3'));
   await vi.waitFor(() => expect(client!.state).toBe('connected'));
+});
+
+it('stays closed when an error listener disconnects on the 402', async () => {
+  const timers = manualTimers();
+  const server = forgetfulServer(() => 'forget');
+  start(server, timers);
+  const states: string[] = [];
+  client!.on('state', ({ state }) => void states.push(state));
+  client!.on('error', () => void client!.disconnect());
+  await vi.waitFor(() => expect(client!.state).toBe('closed'));
+  await new Promise((r) => setTimeout(r, 20));
+  expect(states).toEqual(['closed']);
+  // No backoff timer was left armed to start a new session.
+  expect(timers.delays()).not.toContain(1000);
+  expect(server.handshakes()).toBe(1);
+});
+
+it('arms no connect deadline beyond what a timer can wait, whatever the server advises', async () => {
+  const timers = manualTimers();
+  const server = forgetfulServer((connect) => (connect === 1 ? 'answer' : 'hold'));
+  start(server, timers, { connectTimeout: 2 ** 31 - 1 });
+  await vi.waitFor(() => expect(server.connects()).toBe(2));
+  // The held connect's deadline: 30 s of advice plus a connectTimeout of 2^31 - 1 ms, capped (it would fire at once).
+  expect(timers.delays()).toContain(2 ** 31 - 1);
+  expect(Math.max(...timers.delays())).toBe(2 ** 31 - 1);
+  expect(client!.state).toBe('connected');
 });
