@@ -11,10 +11,10 @@ export const MAX_FRAME_CHARS = 1 << 20;
  */
 export const MIN_MESSAGE_CHARS = 2048;
 
-/** `convert()`, with what JSON cannot parse or carry turned into `bad_message`. */
-function json<T>(convert: () => T): T {
+/** `convert(value)`, with what JSON cannot parse or carry turned into `bad_message`. (No closure: it runs for every frame.) */
+function json<A, T>(convert: (value: A) => T, value: A): T {
   try {
-    return convert();
+    return convert(value);
   } catch (cause) {
     throw new CometError('bad_message', 'Expected a JSON frame', { cause });
   }
@@ -30,10 +30,13 @@ function json<T>(convert: () => T): T {
  */
 export function parseFrame(text: string, maxChars: number, bad: (error: CometError) => void): Message[] {
   checkSize(text, maxChars);
-  const value: unknown = json(() => JSON.parse(text));
-  const list = [value].flat() as Message[]; // an array's elements, or the lone message
-  return list.filter((m) => typeof m?.channel === 'string' || (bad(new CometError('bad_message', 'Expected messages with a channel', { reply: m })), false));
+  const value: unknown = json(JSON.parse, text);
+  const list = (Array.isArray(value) ? value : [value]) as Message[]; // an array's elements, or the lone message
+  // The usual frame, all messages, is returned as parsed: no copy, no closure (this runs for every frame).
+  return list.every(isMessage) ? list : list.filter((m) => isMessage(m) || (bad(new CometError('bad_message', 'Expected messages with a channel', { reply: m })), false));
 }
+
+const isMessage = (m: Message | null): boolean => typeof m?.channel === 'string';
 
 /** The `too_large` CometError for `chars` characters where at most `maxChars` are accepted. */
 export const tooLarge = (maxChars: number, chars: unknown, reply?: Message) =>
@@ -51,7 +54,7 @@ export function checkSize(text: string, maxChars: number): void {
  * carry (a cycle, a BigInt).
  */
 export function messageChars(message: Message, maxChars: number): number {
-  const text = json(() => JSON.stringify(message));
+  const text = json(JSON.stringify, message);
   checkSize(text, maxChars - 2);
   return text.length;
 }
