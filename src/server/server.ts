@@ -175,9 +175,12 @@ export class CometServer {
         return sendJson(res, 400, errorBatch('400::Bad URL'));
       }
       const rest = url.pathname.slice(this.options.path.length).replace(/^\/+|\/+$/g, '');
+      // CometD's JavaScript client appends a lone meta message's type to the URL by default
+      // (`appendMessageTypeToURL`): /cometd/handshake, /cometd/connect, …, the same endpoint.
+      const bayeux = rest === '' || META_TYPES.has(rest);
       if (req.method === 'OPTIONS') return answerPreflight(req, res, this.options.allowedOrigins);
-      if (req.method === 'POST' && rest === '') return await handlePost(req, res, this.#engine, this.options);
-      if (req.method === 'GET' && rest === '' && url.searchParams.has('message')) {
+      if (req.method === 'POST' && bayeux) return await handlePost(req, res, this.#engine, this.options);
+      if (req.method === 'GET' && bayeux && url.searchParams.has('message')) {
         if (!this.#offers('callback-polling')) return notOffered(res, 'callback-polling');
         return await handleJsonp(req, res, url.searchParams, this.#engine, this.options);
       }
@@ -205,6 +208,9 @@ export class CometServer {
     }
   }
 }
+
+/** The meta message types CometD's client may append to the endpoint's path. */
+const META_TYPES = new Set(['handshake', 'connect', 'subscribe', 'unsubscribe', 'disconnect']);
 
 function safeDecode(text: string): string | null {
   try {
