@@ -35,6 +35,13 @@ describe('callback-polling (JSONP)', () => {
     expect(batch.map((m) => m.channel)).toEqual(['/meta/connect', '/a']);
   });
 
+  it("answers at <path>/handshake too, where CometD's client sends a lone meta message", async () => {
+    const { url } = await start();
+    const res = await fetch(jsonpUrl(`${url}/handshake`, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['callback-polling'], id: '1' }], 'cb'));
+    expect(res.status).toBe(200);
+    expect(runScript(await res.text(), 'cb')[0]).toMatchObject({ channel: '/meta/handshake', successful: true });
+  });
+
   it('escapes line separators so the script parses and yields the original data', async () => {
     const { url, comet } = await start();
     const clientId = await handshake(url);
