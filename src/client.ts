@@ -16,7 +16,7 @@ import { messageChars, tooLarge } from './protocol/frame.js';
 import { CONNECT, DISCONNECT, HANDSHAKE, SUBSCRIBE, UNSUBSCRIBE, type Advice, type Message, type TransportName } from './protocol/message.js';
 import type { Extension } from './extensions.js';
 import type { Channel, MessageCallback, Subscription } from './subscription.js';
-import { transportMemory, type TransportMemory } from './transport-memory.js';
+import { SOON, transportMemory, type TransportMemory } from './transport-memory.js';
 import type { TransportContext, TransportFactory } from './transports/transport.js';
 import type { ClientEvents, ClientState, ClientStats } from './events.js';
 
@@ -527,9 +527,9 @@ export class CometClient {
             continue;
           }
           self.since ||= platform.now();
-          // Held 10 s: the session is kept, so the next failure starts the backoff afresh. Not at the first connect:
+          // Held SOON (10 s): the session is kept, so the next failure starts the backoff afresh. Not at the first connect:
           // a server that forgets each new session (a balancer without sticky sessions) answers one, then refuses the next.
-          if (platform.now() - self.since > 9999) this.#attempt = 0;
+          if (platform.now() - self.since >= SOON) this.#attempt = 0;
           // A runner of the race wins it, an upgrade takes over; the active link goes on.
           // (While a race runs there is no upgrade: the #drop before every race cleared it, and
           // only the active link plans one.) #promote ends the race.

@@ -5,8 +5,11 @@ import type { Platform } from './platform.js';
 const LAST_TTL = 24 * 3600_000;
 /** How long a transport that kept dying soon after opening stays demoted. */
 const DEMOTE_TTL = 3600_000;
-/** A transport that dies within this long of connecting counts a strike against it. */
-const SOON = 10_000;
+/**
+ * A transport that dies within this long of connecting counts a strike against it; the
+ * client's reconnect backoff starts afresh only once a link has held this long.
+ */
+export const SOON = 10_000;
 
 /** What is stored per endpoint. */
 interface Memo {

@@ -4,7 +4,7 @@
  * cookie) answers each first connect with 402 and `reconnect: 'handshake'`.
  * The client handshook again at once, every time: ~150 handshakes a second,
  * for ever. Now a new session is a retry like any other, with the reconnect
- * backoff, which a connected link resets.
+ * backoff, which a link that has held for 10 s resets.
  */
 import { afterEach, expect, it, vi } from 'vitest';
 import { CometClient, type CometError, type CoreOptions } from '../../src/index.js';
