@@ -54,9 +54,14 @@ export function checkScriptOrigin(req: IncomingMessage, allowed: AllowedOrigins)
   return { origin, allowed: isOriginAllowed(origin, header(req, 'host'), allowed) };
 }
 
-/** CORS response headers for an allowed cross-origin request. */
-export function corsHeaders(origin: string | undefined): Record<string, string> {
+/**
+ * CORS response headers for an allowed cross-origin request. Credentials (cookies) only
+ * for origins the app named: with `'*'` any site could otherwise send a visitor's cookies
+ * and read the replies. cometkit's client never sends credentials, so `*` serves it.
+ */
+export function corsHeaders(origin: string | undefined, allowed: AllowedOrigins): Record<string, string> {
   if (origin === undefined) return {};
+  if (allowed === '*') return { 'Access-Control-Allow-Origin': '*' };
   return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin' };
 }
 
@@ -71,7 +76,7 @@ export function answerPreflight(req: IncomingMessage, res: ServerResponse, allow
   const requested = (header(req, 'access-control-request-headers') ?? '').replace(/[^\w\-, ]/g, '').slice(0, 500);
   res
     .writeHead(204, {
-      ...corsHeaders(check.origin),
+      ...corsHeaders(check.origin, allowed),
       'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
       'Access-Control-Allow-Headers': requested || 'Content-Type',
       'Access-Control-Max-Age': '600',

@@ -28,7 +28,7 @@ export async function handleEventSource(
   const { origin, allowed } = checkRequestOrigin(req, options.allowedOrigins);
   if (!allowed) return sendJson(res, 403, errorBatch(`403::Origin ${origin!.slice(0, 100)} is not allowed`));
   res.writeHead(200, {
-    ...corsHeaders(origin),
+    ...corsHeaders(origin, options.allowedOrigins),
     'Content-Type': 'text/event-stream; charset=utf-8',
     'Cache-Control': 'no-cache, no-store',
     'X-Content-Type-Options': 'nosniff',

@@ -17,6 +17,7 @@ export function sendJson(res: ServerResponse, status: number, body: Message[], h
       ...headers,
       'Content-Type': 'application/json; charset=utf-8',
       'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
       'Content-Length': String(Buffer.byteLength(text)),
     })
     .end(text);
@@ -63,7 +64,7 @@ export function responseSignal(res: ServerResponse): AbortSignal {
 export async function handlePost(req: IncomingMessage, res: ServerResponse, engine: Engine, options: ResolvedServerOptions): Promise<void> {
   const { origin, allowed } = checkRequestOrigin(req, options.allowedOrigins);
   if (!allowed) return sendJson(res, 403, errorBatch(`403::Origin ${origin!.slice(0, 100)} is not allowed`));
-  const cors = corsHeaders(origin);
+  const cors = corsHeaders(origin, options.allowedOrigins);
   let text: string;
   try {
     text = await readBody(req, options.maxBodyBytes);

@@ -66,6 +66,31 @@ describe('allowedOrigins', () => {
     expect((await post(any.url, HANDSHAKE, { origin: 'https://anyone.example' })).status).toBe(200);
   });
 
+  it('never allows credentials with "*": any site could send a visitor\'s cookies and read the replies', async () => {
+    const any = await start({ allowedOrigins: '*' });
+    const clientId = await handshake(any.url);
+    const origin = 'https://anyone.example';
+    const posted = await post(any.url, HANDSHAKE, { origin });
+    const preflight = await fetch(any.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+    const stream = await openStream(`${any.url}/${clientId}`, { accept: 'text/event-stream', origin });
+    for (const get of [(n: string) => posted.headers.get(n), (n: string) => preflight.headers.get(n), (n: string) => stream.headers[n] ?? null]) {
+      expect(get('access-control-allow-origin')).toBe('*');
+      expect(get('access-control-allow-credentials')).toBeNull();
+    }
+    // A listed origin keeps them: the app named it.
+    const listed = await start({ allowedOrigins: ['https://app.example'] });
+    const app = await post(listed.url, HANDSHAKE, { origin: 'https://app.example' });
+    expect(app.headers.get('access-control-allow-credentials')).toBe('true');
+  });
+
+  it('sends JSON replies with nosniff, errors included', async () => {
+    const { url } = await start();
+    expect((await post(url, HANDSHAKE)).headers.get('x-content-type-options')).toBe('nosniff');
+    const bad = await fetch(`${url}/a/b%3Cscript%3E`, { method: 'POST', body: '[]' });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
   it('refuses with 403 an Origin the predicate throws on, on every entry point, and keeps serving', async () => {
     // A plausible predicate: new URL() throws on an Origin that is not a URL, which any peer can send.
     const { url } = await start({ allowedOrigins: (origin) => new URL(origin).hostname.endsWith('.trusted.example') });
