@@ -6,7 +6,7 @@
  * and the msw mock server both rely on.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Engine, MemoryStore, type Connection } from '../../src/server/engine.js';
+import { Engine, MAX_PATTERNS, MemoryStore, type Connection } from '../../src/server/engine.js';
 import type { Message } from '../../src/protocol/message.js';
 
 let engine: Engine;
@@ -35,6 +35,44 @@ function fakeConnection(connectionType = 'websocket'): Connection & { batches: M
 }
 
 describe('Engine', () => {
+  it('lets the event loop turn during a long batch, so one request cannot hold every other client', async () => {
+    engine = new Engine();
+    const clientId = await handshake();
+    const batch = Array.from({ length: 250 }, (_, i) => ({ channel: '/a', clientId, data: i, id: String(i) }));
+    const order: string[] = [];
+    setImmediate(() => order.push('other I/O'));
+    const replies = await engine.handle(batch);
+    order.push('batch done');
+    expect(order).toEqual(['other I/O', 'batch done']);
+    expect(replies.map((r) => [r.id, r.successful])).toEqual(batch.map((m) => [m.id, true]));
+  });
+
+  it('takes one handshake per batch and refuses the rest, making no session for them', async () => {
+    engine = new Engine();
+    const sessions: string[] = [];
+    engine.on('handshake', ({ clientId }) => sessions.push(clientId));
+    const hello = { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] };
+    const replies = await engine.handle([1, 2, 3].map((n) => ({ ...hello, id: String(n) })));
+    expect(replies).toMatchObject([
+      { id: '1', successful: true },
+      { id: '2', successful: false, error: '400::One handshake per batch' },
+      { id: '3', successful: false, error: '400::One handshake per batch' },
+    ]);
+    expect(sessions).toEqual([replies[0]!.clientId]);
+  });
+
+  it(`refuses a subscribe or unsubscribe of more than MAX_PATTERNS (${MAX_PATTERNS}) patterns, and takes that many`, async () => {
+    engine = new Engine();
+    const clientId = await handshake();
+    const patterns = (n: number) => Array.from({ length: n }, (_, i) => `/p/${i}`);
+    for (const channel of ['/meta/subscribe', '/meta/unsubscribe']) {
+      const [tooMany] = await engine.handle([{ channel, clientId, subscription: patterns(MAX_PATTERNS + 1), id: '1' }]);
+      expect(tooMany).toMatchObject({ successful: false, error: `400::At most ${MAX_PATTERNS} subscriptions per message` });
+      const [ok] = await engine.handle([{ channel, clientId, subscription: patterns(MAX_PATTERNS), id: '2' }]);
+      expect(ok).toMatchObject({ successful: true });
+    }
+  });
+
   it('answers the first connect at once and releases a held connect when a delivery arrives', async () => {
     engine = new Engine({ timeout: 5_000 });
     const clientId = await handshake();
