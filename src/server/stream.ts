@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Message } from '../protocol/message.js';
 import { unknownClientReply, type Connection, type Engine } from './engine.js';
+import { errorBatch } from './bayeux-error.js';
 
 /** What the server keeps to heartbeat and close every open stream. */
 export interface StreamRegistry {
@@ -115,7 +116,16 @@ export class HttpStream implements Connection {
 export async function attachStream(engine: Engine, registry: StreamRegistry, clientId: string, stream: HttpStream, ack: unknown): Promise<void> {
   if (stream.ended) return;
   stream.register(engine, registry);
-  if (await engine.attach(clientId, stream, ack)) {
+  let attached: boolean;
+  try {
+    attached = await engine.attach(clientId, stream, ack);
+  } catch {
+    // A failing store (Redis away): the status line has gone, so the error goes on the
+    // stream, which ends; the client opens another. Left open, it would beat for ever and carry nothing.
+    stream.send(errorBatch('500::Server error'));
+    return stream.close();
+  }
+  if (attached) {
     stream.open();
   } else {
     stream.send([unknownClientReply(clientId)]);

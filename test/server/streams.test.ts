@@ -17,12 +17,35 @@ class GatedStore extends MemoryStore {
   }
 }
 
+/** A MemoryStore whose `touch` fails while `failing` is set: Redis gone away. */
+class FailingStore extends MemoryStore {
+  failing = false;
+
+  override async touch(clientId: string, now: number): Promise<SessionInfo | null> {
+    if (this.failing) throw new Error('store unreachable');
+    return super.touch(clientId, now);
+  }
+}
+
 const kinds = [
   ['eventsource', (url: string, id: string) => openStream(`${url}/${id}`, { accept: 'text/event-stream' }), sseBatches],
   ['iframe-streaming', (url: string, id: string) => openStream(iframeStreamUrl(url, id)), iframeBatches],
 ] as const;
 
 describe('streams', () => {
+  it.each(kinds)('end an %s stream with a 500 reply when the store fails while it opens, and hold none', async (_type, open, batches) => {
+    const store = new FailingStore();
+    onTestFinished(() => store.close());
+    const { url, comet } = await start({ store });
+    const clientId = await handshake(url);
+    store.failing = true;
+    const stream = await open(url, clientId);
+    await stream.done; // it ends: left open it would beat for ever and carry nothing
+    // (an iframe's prelude may carry an empty batch first)
+    expect(batches(stream.text).filter((b) => b.length)).toEqual([[{ channel: '/meta/unknown', successful: false, error: '500::Server error' }]]);
+    expect(comet.stats().connections).toEqual({});
+  });
+
   it.each(kinds)('send no byte of an %s stream, not even its headers, before the engine has it', async (type, open, batches) => {
     // The client sends its /meta/connect once it sees the stream open; the reply must find the stream attached.
     const store = new GatedStore();
