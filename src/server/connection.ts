@@ -28,4 +28,11 @@ export interface Connection {
    * `attach`, a socket's connect) stays detached. Without it, taken as open.
    */
   readonly ended?: boolean;
+  /**
+   * True while what was written has not left (the client reads slower than it is sent):
+   * the engine then leaves deliveries in the backlog, whose limits bound them, instead of
+   * in this connection's write buffer, until the adapter calls `engine.drained(connection)`.
+   * Replies still go. Without it, never blocked.
+   */
+  readonly blocked?: boolean;
 }

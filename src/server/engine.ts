@@ -268,6 +268,12 @@ export class Engine {
     return true;
   }
 
+  /** A connection that was `blocked` takes writes again: what waits for it in the backlog is written. */
+  drained(connection: Connection): void {
+    const clientId = this.#connections.get(connection);
+    if (clientId !== undefined) this.#schedule(clientId);
+  }
+
   /** Forget a connection that ended by itself; nothing more is written to it. */
   detach(connection: Connection): void {
     const clientId = this.#connections.get(connection);

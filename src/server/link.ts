@@ -83,7 +83,7 @@ export class Link {
     try {
       do {
         this.#again = false;
-        if (!this.held?.resolve && !this.connection) break;
+        if (!this.held?.resolve && (!this.connection || this.connection.blocked)) break;
         const since = this.sent;
         const pending = await store.pending(this.clientId, since);
         // A new connection (stream, socket, connect) may have rewound `sent` to the client's

@@ -31,6 +31,8 @@ export class HttpStream implements Connection {
   // Fields, not an `onEnd` closure per stream (with its context: ~100 bytes each, at 10k streams 1 MB).
   #engine: Engine | null = null;
   #registry: StreamRegistry | null = null;
+  /** A 'drain' listener is armed. */
+  #draining = false;
 
   constructor(
     readonly connectionType: string,
@@ -51,6 +53,11 @@ export class HttpStream implements Connection {
     return this.#ended;
   }
 
+  /** The client is not reading what it was sent: deliveries wait in the backlog until the response drains. */
+  get blocked(): boolean {
+    return this.res.writableNeedDrain;
+  }
+
   /** Write raw text, after the prelude if nothing was written yet; counts towards the limit. */
   write(text: string): void {
     if (this.#ended) return;
@@ -63,6 +70,10 @@ export class HttpStream implements Connection {
       this.#prelude = '';
     }
     this.res.write(text);
+    if (this.res.writableNeedDrain && !this.#draining) {
+      this.#draining = true;
+      this.res.once('drain', this.#drained.bind(this));
+    }
     this.#bytes += Buffer.byteLength(text);
     this.#lastWrite = Date.now();
     if (this.#bytes >= this.limit) this.close();
@@ -97,6 +108,11 @@ export class HttpStream implements Connection {
     if (this.#ended) return;
     this.res.end();
     this.#end();
+  }
+
+  #drained(): void {
+    this.#draining = false;
+    this.#engine?.drained(this);
   }
 
   #end(): void {

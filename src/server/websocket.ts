@@ -74,6 +74,11 @@ class SocketConnection implements Connection, FrameSink {
     return this.#state === State.Closed;
   }
 
+  /** The client is not reading what it was sent: deliveries wait in the backlog (see `drained`). */
+  get blocked(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
   send(messages: Message[]): void {
     this.sendText(JSON.stringify(messages));
   }
@@ -143,14 +148,17 @@ class SocketConnection implements Connection, FrameSink {
   drained(): void {
     this.#draining = false;
     this.#flow();
+    this.transport.engine.drained(this);
   }
 
   #write(bytes: Buffer): void {
     const socket = this.socket;
     socket.write(bytes);
     // A client that stops reading must not hold our memory: it is cut off, its session stays
-    // (and with the ack extension its backlog waits for its next socket).
+    // (and with the ack extension its backlog waits for its next socket). Deliveries stop at
+    // `blocked` already; this bounds what replies and pongs can pile up.
     if (socket.writableLength > this.transport.unreadLimit) socket.destroy();
+    else if (socket.writableNeedDrain) this.#flow(); // stop reading, and hear when it drains
   }
 
   #fail(status: number, reason: string): void {

@@ -116,6 +116,24 @@ describe('Engine', () => {
     await vi.waitFor(() => expect(socket.batches[2]).toEqual([expect.objectContaining({ channel: '/meta/connect', id: '4' })]));
   });
 
+  it('writes no delivery to a blocked connection, only replies, and writes what waited once told it drained', async () => {
+    engine = new Engine({ timeout: 5_000 });
+    const clientId = await handshake(true);
+    await engine.handle([{ channel: '/meta/subscribe', clientId, subscription: '/a', id: '2' }]);
+    const socket = Object.assign(fakeConnection(), { blocked: false });
+    await engine.handle([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: '3', ext: { ack: 0 } }], { connection: socket });
+    await vi.waitFor(() => expect(socket.batches.flat().map((m) => m.id)).toEqual(['3']));
+    socket.blocked = true;
+    for (const data of [1, 2, 3]) await engine.publish('/a', data);
+    const published = await engine.handle([{ channel: '/a', clientId, data: 4, id: '5' }], { connection: socket });
+    expect(published).toEqual([expect.objectContaining({ id: '5', successful: true })]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(socket.batches.flat().filter((m) => m.channel === '/a')).toEqual([]);
+    socket.blocked = false;
+    engine.drained(socket);
+    await vi.waitFor(() => expect(socket.batches.flat().filter((m) => m.channel === '/a').map((m) => [m.data, m.ext?.seq])).toEqual([[1, 1], [2, 2], [3, 3], [4, 4]]));
+  });
+
   it('never attaches a connection that ended while its session was looked up; deliveries wait for the next one', async () => {
     engine = new Engine({ timeout: 5_000 });
     const clientId = await handshake(true);

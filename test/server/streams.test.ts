@@ -1,9 +1,10 @@
 // @vitest-environment node
 // What the EventSource and iframe streams share (src/server/stream.ts).
+import http, { type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { MemoryStore, type SessionInfo } from '../../src/server/index.js';
-import { closeAll, handshake, iframeBatches, iframeStreamUrl, openStream, post, sseBatches, start, type RawStream } from './helpers.js';
+import { closeAll, handshake, iframeBatches, iframeStreamUrl, openStream, post, sseBatches, start, subscribe, type RawStream } from './helpers.js';
 
 afterEach(closeAll);
 
@@ -68,6 +69,43 @@ describe('streams', () => {
     const { body } = await post(url, [{ channel: '/meta/connect', clientId, connectionType: type, id: '5' }]);
     expect(body).toEqual([]);
     await expect.poll(() => batches(opened.text).flat()).toContainEqual(expect.objectContaining({ id: '5', channel: '/meta/connect', successful: true }));
+  });
+
+  it.each(kinds)('leave deliveries for an %s reader that stopped reading in the backlog, not in the response, and write them on', async (type, _open, batches) => {
+    // A stream limit far away: only backpressure can bound what waits for it (no ack, backlog 200: the newest 200).
+    const { url, comet, server } = await start({ streamLimit: 1 << 30, backlog: 200 });
+    const responses: Array<[string, ServerResponse]> = [];
+    server.on('request', (req: http.IncomingMessage, res: ServerResponse) => void responses.push([`${req.method} ${req.url}`, res]));
+    const clientId = await handshake(url);
+    await subscribe(url, clientId, '/feed');
+    const streamUrl = type === 'eventsource' ? `${url}/${clientId}` : iframeStreamUrl(url, clientId);
+    let received = '';
+    const incoming = await new Promise<http.IncomingMessage>((resolve) => {
+      const req = http.get(streamUrl, { headers: { accept: 'text/event-stream' } }, resolve);
+      onTestFinished(() => void req.destroy());
+    });
+    incoming.setEncoding('utf8');
+    incoming.on('data', (chunk: string) => (received += chunk));
+    incoming.pause();
+    const res = responses.find(([request]) => request.startsWith(`GET /cometd/${clientId}`))![1];
+    const data = 'x'.repeat(15_000);
+    let published = 0;
+    let blockedAt = -1;
+    let mostUnread = 0;
+    while (published < 20_000 && (blockedAt < 0 || published < blockedAt + 500)) {
+      await comet.publish('/feed', { n: published++, data });
+      if (published % 20 === 0) await new Promise((r) => setImmediate(r));
+      if (blockedAt < 0 && res.writableNeedDrain) blockedAt = published;
+      mostUnread = Math.max(mostUnread, res.writableLength);
+    }
+    expect(blockedAt).toBeGreaterThan(0);
+    expect(mostUnread).toBeLessThan(200_000); // a few frames past the high-water mark, not 500 of them (7.5 MB)
+    incoming.resume();
+    const ns = () => batches(received).flat().flatMap((m) => (m.channel === '/feed' ? [(m.data as { n: number }).n] : []));
+    await vi.waitFor(() => expect(ns().at(-1)).toBe(published - 1), { timeout: 20_000 });
+    const got = ns();
+    expect(got.every((n, i) => i === 0 || n > got[i - 1]!)).toBe(true);
+    expect(got.slice(-200)).toEqual(Array.from({ length: 200 }, (_, i) => published - 200 + i));
   });
 
   it.each(kinds)('write the %s response header on its own, then the stream', async (type, open, batches) => {

@@ -282,22 +282,39 @@ describe('WebSocket flow control', () => {
     expect(sockets[0]!.destroyed).toBe(false);
   });
 
-  it('cuts off a subscriber that stops reading once what it left unread passes the limit; its session stays', async () => {
-    const { port, url, comet, server } = await start({ maxFrameChars: 2_000, timeout: 10_000 });
+  it('leaves deliveries for a subscriber that stops reading in its backlog, not in its socket, and writes them on once it reads', async () => {
+    // Without ack and with a backlog of 200, the backlog keeps the newest 200: what waits for a stalled reader is bounded by it.
+    const { port, url, comet, server } = await start({ maxFrameChars: 20_000, backlog: 200, timeout: 10_000 });
     const sockets = serverSockets(server);
-    const clientId = await handshake(url, { ack: 'seq' });
+    const clientId = await handshake(url);
     await subscribe(url, clientId, '/feed');
     const raw = await open(port);
-    raw.send(text([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: '1', ext: { ack: 0 } }]));
+    raw.send(text([{ channel: '/meta/connect', clientId, connectionType: 'websocket', id: '1' }]));
     await vi.waitFor(() => expect(raw.batches()).toHaveLength(1));
     raw.socket.pause();
-    // 48,000 bytes may wait unread (8 frames of 2,000 characters at 3 bytes each); the kernel's buffers take the rest first.
-    const text_ = 'x'.repeat(1_500);
-    for (let i = 0; i < 20_000 && !sockets[0]!.destroyed; i++) {
-      await comet.publish('/feed', text_);
-      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+    const socket = sockets[0]! as Duplex & { writableNeedDrain: boolean };
+    // The kernel's buffers take the first megabytes; then the socket's own buffer would grow, up to
+    // the cut-off (8 frames of 20,000 characters at 3 bytes each, 480,000 bytes), had deliveries gone on.
+    const data = 'x'.repeat(15_000);
+    let published = 0;
+    let blockedAt = -1;
+    let mostUnread = 0;
+    while (published < 20_000 && (blockedAt < 0 || published < blockedAt + 500)) {
+      await comet.publish('/feed', { n: published++, data });
+      if (published % 20 === 0) await new Promise((r) => setImmediate(r));
+      if (blockedAt < 0 && socket.writableNeedDrain) blockedAt = published;
+      mostUnread = Math.max(mostUnread, socket.writableLength);
     }
-    expect(sockets[0]!.destroyed).toBe(true);
+    expect(blockedAt).toBeGreaterThan(0);
+    expect(mostUnread).toBeLessThan(2 * 20_000 * 3); // a frame or two past Node's 16 KiB high-water mark, not 480,000
+    expect(socket.destroyed).toBe(false);
+    raw.socket.resume();
+    const ns = () => raw.batches().flat().flatMap((m) => ((m as { channel: string }).channel === '/feed' ? [(m as { data: { n: number } }).data.n] : []));
+    await vi.waitFor(() => expect(ns().at(-1)).toBe(published - 1), { timeout: 20_000 });
+    // In order, nothing twice; the oldest of what waited were dropped (no ack, backlog 200), the newest 200 all came.
+    const got = ns();
+    expect(got.every((n, i) => i === 0 || n > got[i - 1]!)).toBe(true);
+    expect(got.slice(-200)).toEqual(Array.from({ length: 200 }, (_, i) => published - 200 + i));
     expect(comet.stats().sessions).toBe(1);
   });
 
