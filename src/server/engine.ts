@@ -618,6 +618,9 @@ export class Engine {
   #reopened(link: Link): Promise<Connection | null> {
     return new Promise((resolve) => {
       const waiters = (link.streamWaiters ??= []);
+      // One waits, as one connect is held: a newer one fails the older at once (a batch of 40k
+      // such connects held 40k timers and their replies for a second).
+      waiters[0]?.(null);
       const done = (connection: Connection | null) => {
         this.#clock.clearTimeout(timer);
         const at = waiters.indexOf(done);

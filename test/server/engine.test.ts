@@ -134,6 +134,31 @@ describe('Engine', () => {
     await vi.waitFor(() => expect(socket.batches.flat().filter((m) => m.channel === '/a').map((m) => [m.data, m.ext?.seq])).toEqual([[1, 1], [2, 2], [3, 3], [4, 4]]));
   });
 
+  it('lets one connect wait for a stream to reopen: a newer one fails the older at once, and holds its timer', async () => {
+    const timers = new Set<unknown>();
+    engine = new Engine({
+      clock: {
+        now: Date.now,
+        setTimeout: (fn, ms) => {
+          const t = setTimeout(() => (timers.delete(t), fn()), ms);
+          timers.add(t);
+          return t;
+        },
+        clearTimeout: (t) => (timers.delete(t), clearTimeout(t as NodeJS.Timeout)),
+      },
+    });
+    const clientId = await handshake(true);
+    const stream = fakeConnection('eventsource');
+    await engine.attach(clientId, stream, 0);
+    engine.detach(stream);
+    const before = timers.size; // the sweep's
+    const connects = Array.from({ length: 500 }, (_, i) => ({ channel: '/meta/connect', clientId, connectionType: 'eventsource', id: String(i) }));
+    const answered = engine.handle(connects);
+    await vi.waitFor(() => expect(timers.size).toBe(before + 1));
+    const replies = await answered;
+    expect(replies.map((m) => [m.id, m.successful, m.error?.slice(0, 4)])).toEqual(connects.map((c) => [c.id, false, '410:']));
+  });
+
   it('never attaches a connection that ended while its session was looked up; deliveries wait for the next one', async () => {
     engine = new Engine({ timeout: 5_000 });
     const clientId = await handshake(true);
