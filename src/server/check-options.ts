@@ -43,6 +43,7 @@ const ENGINE_RULES: { [K in keyof EngineOptions]-?: Rule } = {
   timeout: delay,
   interval: delay,
   backlog: positiveInteger,
+  backlogChars: positiveInteger,
   maxFrameChars: positiveInteger,
   sessionTimeout: positiveDelay,
   extensions: { expected: 'an array of extension objects', accepts: (value) => Array.isArray(value) && value.every(isObject) },

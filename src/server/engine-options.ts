@@ -42,6 +42,15 @@ export interface EngineOptions {
    */
   backlog?: number;
   /**
+   * Most characters of JSON kept per client's backlog (each message counted as the
+   * text it is written as, without `ext.seq`), whatever their number: with `backlog`
+   * alone one session could hold 10,000 messages of `maxFrameChars` each. Over it, as
+   * over `backlog`, an ack client loses its session and a client without ack its
+   * oldest messages; a backlog with nothing in it takes any message that fits in a frame.
+   * @default 8388608 (8 MiB)
+   */
+  backlogChars?: number;
+  /**
    * Most characters of JSON the server writes in one frame (a long-poll response,
    * a WebSocket frame, a stream event); deliveries beyond it follow in the next
    * frame, and a publish whose delivery alone would not fit is refused (`413`).

@@ -77,7 +77,7 @@ import {
 import { runExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { MemoryStore } from './memory-store.js';
 import { deepBase } from './pattern-index.js';
-import { MAX_REMEMBERED_ID, MAX_WILDCARD_DEPTH, type RelayedReply, type SessionInfo, type Store } from './store.js';
+import { MAX_REMEMBERED_ID, MAX_WILDCARD_DEPTH, type BacklogLimits, type RelayedReply, type SessionInfo, type Store } from './store.js';
 import type { Connection } from './connection.js';
 import { Link, type FlushLimits } from './link.js';
 import { clientFrameChars, fitsInFrame } from './frame-text.js';
@@ -107,6 +107,8 @@ export interface RequestContext {
 
 /** 1 MiB, cometkit's default `maxMessageChars`, less room for the frame's own brackets and slack. */
 const DEFAULT_FRAME_CHARS = MAX_FRAME_CHARS - 1024;
+/** The default `backlogChars`: 8 MiB of JSON per client's backlog. */
+const DEFAULT_BACKLOG_CHARS = 8 * 1024 * 1024;
 
 /** How long a stream replaced by a newer connection stays open for its client to close it (see `#retire`). */
 const REPLACED_STREAM_GRACE = 5_000;
@@ -152,7 +154,8 @@ export class Engine {
   readonly connectionTypes: readonly string[];
   readonly #timeout: number;
   readonly #interval: number;
-  readonly #backlog: number;
+  /** `backlog` and `backlogChars`, one object for every publish. */
+  readonly #backlog: BacklogLimits;
   readonly #limits: FlushLimits;
   readonly #sessionTimeout: number;
   readonly #extensions: readonly Extension[];
@@ -178,8 +181,8 @@ export class Engine {
     checkEngineOptions(options);
     this.#timeout = options.timeout ?? ENGINE_DEFAULTS.timeout;
     this.#interval = options.interval ?? 0;
-    this.#backlog = options.backlog ?? 10_000;
-    this.#limits = { backlog: this.#backlog, frameChars: options.maxFrameChars ?? DEFAULT_FRAME_CHARS };
+    this.#backlog = Object.freeze({ count: options.backlog ?? 10_000, chars: options.backlogChars ?? DEFAULT_BACKLOG_CHARS });
+    this.#limits = { backlog: this.#backlog.count, backlogChars: this.#backlog.chars, frameChars: options.maxFrameChars ?? DEFAULT_FRAME_CHARS };
     this.#sessionTimeout = options.sessionTimeout ?? ENGINE_DEFAULTS.sessionTimeout;
     this.#extensions = options.extensions ?? [];
     this.#ownsStore = !options.store;

@@ -28,6 +28,8 @@ export class Link {
   scheduled = false;
   #flushing = false;
   #again = false;
+  /** Characters of JSON written to the connection since a held connect was last answered (the client's acks lag that much at most). */
+  #unanswered = 0;
 
   constructor(
     readonly clientId: string,
@@ -51,6 +53,7 @@ export class Link {
   /** Answer a held connect (with `messages` after its reply, for polling). */
   release(held: Held, messages: Message[] = [], reply = held.reply): void {
     if (this.held === held) this.held = null;
+    this.#unanswered = 0;
     this.holds.remove(held);
     if (held.resolve) held.resolve([reply, ...messages]);
     else if (held.connection && this.connection === held.connection) held.connection.send([reply]);
@@ -115,9 +118,11 @@ export class Link {
         // What did not fit goes in the next frame: on a connection at once, on a poll with the next connect.
         if (parts.length < pending.length && !poll) this.#again = true;
         if (!this.ack) await store.acknowledge(this.clientId, this.sent);
-        else if (this.held?.connection && this.sent - this.acked >= limits.backlog / 2) {
-          // Over a socket acks only travel on connects: answer the held one early so the next carries an ack.
-          this.release(this.held);
+        else if (this.held?.connection) {
+          if (!poll) for (const part of parts) this.#unanswered += part.length;
+          // Over a socket acks only travel on connects: answer the held one early so the next carries an
+          // ack, before the backlog, by count or by characters, fills up with what the client already has.
+          if (this.sent - this.acked >= limits.backlog / 2 || this.#unanswered >= limits.backlogChars / 2) this.release(this.held);
         }
       } while (this.#again);
     } finally {
@@ -143,6 +148,8 @@ export const BATCH_CHARS = 16 * 1024;
 export interface FlushLimits {
   /** Most unacknowledged messages per ack client. */
   backlog: number;
+  /** Most characters of JSON in an ack client's unacknowledged messages. */
+  backlogChars: number;
   /** Most characters of JSON per frame written (at least one message always goes). */
   frameChars: number;
 }

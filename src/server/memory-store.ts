@@ -1,6 +1,7 @@
 import type { Message } from '../protocol/message.js';
+import { messageText } from './frame-text.js';
 import { PatternIndex } from './pattern-index.js';
-import { RECENT_IDS, type BacklogEntry, type SessionInfo, type Store } from './store.js';
+import { RECENT_IDS, type BacklogEntry, type BacklogLimits, type SessionInfo, type Store } from './store.js';
 
 /** A client's patterns are an array up to this many (a Set costs ~150 bytes even for one), a Set beyond. */
 const FEW_PATTERNS = 8;
@@ -16,6 +17,8 @@ class ClientState implements SessionInfo {
   lastSeen: number;
   /** Unacknowledged messages, oldest first (shared objects: an entry costs one array slot). */
   backlog: Message[] | null = null;
+  /** Characters of JSON in `backlog` (the sum of its messages' `messageText` lengths), kept as it changes. */
+  chars = 0;
   patterns: string[] | Set<string> | null = null;
   /** Ring of recent publish ids; `recentAt` is the next slot to overwrite. */
   recent: string[] | null = null;
@@ -97,8 +100,10 @@ export class MemoryStore implements Store {
     return this.#byPattern.match(channel);
   }
 
-  async enqueue(clientIds: readonly string[], message: Message, limit: number): Promise<number[]> {
-    return clientIds.map((clientId) => this.#enqueue(clientId, message, limit));
+  async enqueue(clientIds: readonly string[], message: Message, limits: BacklogLimits): Promise<number[]> {
+    // Kept on the message (the engine measured it already): every recipient reads the same length.
+    const size = messageText(message).length;
+    return clientIds.map((clientId) => this.#enqueue(clientId, message, size, limits));
   }
 
   async pending(clientId: string, afterSeq: number): Promise<BacklogEntry[]> {
@@ -120,8 +125,14 @@ export class MemoryStore implements Store {
     const backlog = client.backlog;
     if (!backlog) return;
     // Entries up to `upTo` are the first `upTo - first + 1`.
-    backlog.splice(0, Math.max(0, upTo - (client.seq - backlog.length)));
-    if (backlog.length === 0) client.backlog = null;
+    const count = Math.max(0, upTo - (client.seq - backlog.length));
+    if (count >= backlog.length) {
+      client.backlog = null;
+      client.chars = 0;
+      return;
+    }
+    for (let i = 0; i < count; i++) client.chars -= messageText(backlog[i]!).length;
+    backlog.splice(0, count);
   }
 
   async seen(clientId: string, id: string): Promise<boolean> {
@@ -149,16 +160,22 @@ export class MemoryStore implements Store {
     this.#listeners.clear();
   }
 
-  #enqueue(clientId: string, message: Message, limit: number): number {
+  /** `size`: `message`'s characters of JSON. */
+  #enqueue(clientId: string, message: Message, size: number, limits: BacklogLimits): number {
     const client = this.#clients.get(clientId);
     if (!client) return 0;
-    client.backlog ??= [];
-    if (client.backlog.length >= limit) {
+    const backlog = (client.backlog ??= []);
+    // An empty backlog takes any message: it fitted in a frame, and the count limit is at least 1.
+    if (backlog.length > 0 && (backlog.length >= limits.count || client.chars + size > limits.chars)) {
       if (client.ack) return -1;
-      client.backlog.shift();
+      // Oldest first until the message fits (shift, unlike splice, allocates nothing); at worst it stays alone.
+      do client.chars -= messageText(backlog.shift()!).length;
+      while (backlog.length > 0 && (backlog.length >= limits.count || client.chars + size > limits.chars));
+      if (backlog.length === 0) client.chars = 0;
     }
     const seq = ++client.seq;
-    client.backlog.push(message);
+    backlog.push(message);
+    client.chars += size;
     // A Set visits each listener once even if one unwatches another meanwhile.
     for (const listener of this.#listeners) listener(clientId);
     return seq;

@@ -8,9 +8,13 @@
  * Key layout (P = the store's prefix, `cometkit:` by default; see redis-store.ts):
  *   P c:<id>:s     hash   ack (0|1), acked, seq (last seq handed out), seen (last sign of life, ms),
  *                         max (the longest frame the client accepts, 0 unknown; absent in sessions
- *                         an older version created, read as 0)
+ *                         an older version created, read as 0), chars (characters of JSON in the
+ *                         backlog, the sum of its entries' sizes; absent read as 0, and taken as 0
+ *                         whenever the backlog is found empty, so it can never outlive its entries)
  *   P c:<id>:subs  set    the client's subscription patterns
- *   P c:<id>:q     zset   the backlog: score seq, member "<seq>:<body>" (the seq makes members unique)
+ *   P c:<id>:q     zset   the backlog: score seq, member "<seq>:<body>" (the seq makes members unique);
+ *                         the body id ends in ".<size>", the delivery's length in characters of
+ *                         JSON (JavaScript's, not Lua's bytes), so dropping an entry needs no read
  *   P m:<body>     hash   one delivery, shared by every backlog that holds it: j (its JSON), n (how
  *                         many backlog entries refer to it; the last one to go deletes it)
  *   P c:<id>:ids   list   recent publish ids, newest first (dedupe)
@@ -59,6 +63,19 @@ local function body(member)
 end
 `;
 
+/**
+ * `size(member)` → the characters of JSON a backlog member counts for: the ".<size>" its body id
+ * ends in. An entry of a previous version (an inline one, or a body id of two parts) was never
+ * counted in `chars`, so it counts 0.
+ */
+const SIZE = `${BODY}
+local function size(member)
+  local id = body(member)
+  local n = id and string.match(id, '^[^.]*%.[^.]*%.(%d+)$')
+  return n and tonumber(n) or 0
+end
+`;
+
 /** KEYS s, subs, q, ids, clients · ARGV now, ttl, id → nil or {ack, acked, max, seq} */
 export const TOUCH = `
 local v = redis.call('HMGET', KEYS[1], 'ack', 'acked', 'max', 'seq')
@@ -72,7 +89,7 @@ return {tonumber(v[1]), tonumber(v[2]), tonumber(v[3] or 0), tonumber(v[4] or 0)
  * Drop one backlog entry's reference to its body (`prefix` names body keys), deleting the body
  * with the last. An inline entry (no body) and a missing member (ZPOPMIN of nothing) hold none.
  */
-const RELEASE = `${BODY}
+const RELEASE = `${SIZE}
 local function release(prefix, member)
   if not member then return end
   local id = body(member)
@@ -143,26 +160,38 @@ end
 return out`;
 
 /**
- * KEYS s, q of each recipient, in pairs (s1, q1, s2, q2, …) · ARGV limit, body id, message JSON,
- * ttl, body-key prefix, body ttl → one result per pair, in order: the seq, 0 unknown client, -1 ack backlog full.
+ * KEYS s, q of each recipient, in pairs (s1, q1, s2, q2, …) · ARGV count limit, body id (ending in
+ * ".<size>"), message JSON, ttl, body-key prefix, body ttl, chars limit, size → one result per pair,
+ * in order: the seq, 0 unknown client, -1 when the message would take an ack backlog over either
+ * limit. A backlog without ack drops its oldest entries until the message fits (an empty one takes it).
  * One script serves many recipients (RedisStore sends them in chunks); the message
  * travels once per script, not once per recipient, and Redis keeps it once, however
  * many backlogs hold it.
  */
 export const ENQUEUE = `${RELEASE}
 local limit, body, prefix = tonumber(ARGV[1]), ARGV[2], ARGV[5]
+local maxChars, chars = tonumber(ARGV[7]), tonumber(ARGV[8])
 local out, refs = {}, 0
 for i = 1, #KEYS, 2 do
   local s, q = KEYS[i], KEYS[i + 1]
-  local ack = redis.call('HGET', s, 'ack')
+  local v = redis.call('HMGET', s, 'ack', 'chars')
+  local ack = v[1]
   local seq = 0
   if ack then
-    local full = redis.call('ZCARD', q) >= limit
-    if full and ack == '1' then
+    local n = redis.call('ZCARD', q)
+    local total = n > 0 and tonumber(v[2] or 0) or 0
+    if n > 0 and ack == '1' and (n >= limit or total + chars > maxChars) then
       seq = -1
     else
-      if full then release(prefix, redis.call('ZPOPMIN', q)[1]) end
+      while n > 0 and (n >= limit or total + chars > maxChars) do
+        local m = redis.call('ZPOPMIN', q)[1]
+        total = math.max(0, total - size(m))
+        release(prefix, m)
+        n = n - 1
+      end
+      if n == 0 then total = 0 end
       seq = redis.call('HINCRBY', s, 'seq', 1)
+      redis.call('HSET', s, 'chars', total + chars)
       redis.call('ZADD', q, seq, seq .. ':' .. body)
       redis.call('PEXPIRE', q, ARGV[4])
       refs = refs + 1
@@ -204,13 +233,18 @@ return out`;
 
 /** KEYS s, q · ARGV seq, body-key prefix → the new ack, or 0 when it did not move */
 export const ACKNOWLEDGE = `${RELEASE}
-local v = redis.call('HMGET', KEYS[1], 'acked', 'seq')
+local v = redis.call('HMGET', KEYS[1], 'acked', 'seq', 'chars')
 if not v[1] then return 0 end
 local upTo = math.min(tonumber(ARGV[1]), tonumber(v[2]))
 if upTo <= tonumber(v[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'acked', upTo)
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', upTo)) do release(ARGV[2], m) end
+local total = tonumber(v[3] or 0)
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', upTo)) do
+  total = total - size(m)
+  release(ARGV[2], m)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', upTo)
+if redis.call('ZCARD', KEYS[2]) == 0 then total = 0 end
+redis.call('HSET', KEYS[1], 'acked', upTo, 'chars', math.max(0, total))
 return upTo`;
 
 /** KEYS s, ids · ARGV publish id, ttl, how many to remember → 1 seen before, 0 new (or unknown client) */

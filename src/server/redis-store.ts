@@ -29,7 +29,7 @@ import { CometError } from '../errors.js';
 import type { Message } from '../protocol/message.js';
 import { keepText, messageText } from './frame-text.js';
 import * as lua from './redis-scripts.js';
-import { MAX_WILDCARD_DEPTH, RECENT_IDS, type BacklogEntry, type RelayedReply, type SessionInfo, type Store } from './store.js';
+import { MAX_WILDCARD_DEPTH, RECENT_IDS, type BacklogEntry, type BacklogLimits, type RelayedReply, type SessionInfo, type Store } from './store.js';
 
 /** Options of {@link RedisStore}; every field is optional. */
 export interface RedisStoreOptions {
@@ -145,17 +145,18 @@ export class RedisStore implements Store {
     return (await this.#run(lua.SUBSCRIBERS, [], [this.#pattern(''), `${this.#prefix}c:`, ':s', channel, MAX_WILDCARD_DEPTH])) as string[];
   }
 
-  async enqueue(clientIds: readonly string[], message: Message, limit: number): Promise<number[]> {
+  async enqueue(clientIds: readonly string[], message: Message, limits: BacklogLimits): Promise<number[]> {
     if (clientIds.length === 0) return [];
     // The engine measured the delivery already (fitsInFrame): its text is kept.
     const json = messageText(message);
-    // Unique across processes: every store has its own instance id (base64url, so never ':' and never a leading '{').
-    const body = `${this.#instance}.${(++this.#bodyCount).toString(36)}`;
+    // Unique across processes: every store has its own instance id (base64url, so never ':', '.' and never a
+    // leading '{'). Its last part is the delivery's size, which the scripts count without reading the body.
+    const body = `${this.#instance}.${(++this.#bodyCount).toString(36)}.${json.length}`;
     const chunks: Promise<unknown>[] = [];
     for (let start = 0; start < clientIds.length; start += ENQUEUE_CHUNK) {
       const keys: string[] = [];
       for (const id of clientIds.slice(start, start + ENQUEUE_CHUNK)) keys.push(this.#key(id, 's'), this.#key(id, 'q'));
-      chunks.push(this.#run(lua.ENQUEUE, keys, [limit, body, json, this.#ttl, this.#bodies, this.#bodyTtl]));
+      chunks.push(this.#run(lua.ENQUEUE, keys, [limits.count, body, json, this.#ttl, this.#bodies, this.#bodyTtl, limits.chars, json.length]));
     }
     const seqs = (await Promise.all(chunks)).flatMap((r) => (r as Array<number | string>).map(Number));
     this.#wake(clientIds.filter((_, i) => seqs[i]! > 0));

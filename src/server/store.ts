@@ -51,13 +51,15 @@ export interface Store {
    * Append `message` to the backlog of every client in `clientIds` (one publish's
    * recipients, each once) and wake whoever holds their connections (see `watch`).
    * Resolves with one seq per id, in the order of `clientIds`: the seq the message
-   * got in that client's backlog; `0` for an unknown client; `-1` when an ack
-   * session already holds `limit` unacknowledged messages (a session without ack
-   * drops its oldest entry instead, as it has no redelivery). One call per publish,
-   * whatever the number of recipients: a shared store should cost a bounded number
-   * of round trips for it, not one per recipient.
+   * got in that client's backlog; `0` for an unknown client; `-1` when the message
+   * would take an ack session's backlog over either of `limits` (a session without
+   * ack drops its oldest entries until it fits instead, as it has no redelivery).
+   * An empty backlog always takes the message, however long (the engine refused any
+   * that does not fit in a frame). One call per publish, whatever the number of
+   * recipients: a shared store should cost a bounded number of round trips for it,
+   * not one per recipient.
    */
-  enqueue(clientIds: readonly string[], message: Message, limit: number): Promise<number[]>;
+  enqueue(clientIds: readonly string[], message: Message, limits: BacklogLimits): Promise<number[]>;
   /** Backlog entries with seq > `afterSeq`, in seq order. */
   pending(clientId: string, afterSeq: number): Promise<BacklogEntry[]>;
   /** Drop backlog entries with seq <= `seq` (never moves the ack backwards). */
@@ -92,6 +94,18 @@ export interface Store {
   ready?(): Promise<void>;
   /** Release resources (connections, timers). */
   close(): Promise<void>;
+}
+
+/**
+ * What bounds each client's backlog (the engine's `backlog` and `backlogChars`). A
+ * message's size is `messageText(message).length` (./frame-text.ts), the characters of
+ * its JSON; a store keeps each client's running total, so checking costs no scan.
+ */
+export interface BacklogLimits {
+  /** Most messages in one client's backlog. */
+  readonly count: number;
+  /** Most characters of JSON, summed over the messages in one client's backlog. */
+  readonly chars: number;
 }
 
 /** A `/meta/connect` reply relayed by another process, for the client's stream of `connectionType`. */

@@ -10,10 +10,21 @@
  */
 import { expect, it } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
-import type { Store } from '../../src/server/store.js';
+import { messageText } from '../../src/server/frame-text.js';
+import type { BacklogLimits, Store } from '../../src/server/store.js';
 
 /** The message numbered `n` (what a test enqueues and expects back). */
 export const message = (n: number): Message => ({ channel: '/a/b', data: { n }, id: String(n) });
+
+/** Backlog limits of `count` messages and `chars` characters (by default, no limit on characters to speak of). */
+export const upTo = (count: number, chars = Number.MAX_SAFE_INTEGER): BacklogLimits => ({ count, chars });
+
+/**
+ * The message numbered `n` with `pad` characters of filler; `charsOf`, its size as a backlog counts
+ * it. The filler is not ASCII: a size is JavaScript's length of the JSON, not its UTF-8 bytes.
+ */
+const sized = (n: number, pad: number): Message => ({ channel: '/a/b', data: { n, pad: 'é'.repeat(pad) }, id: String(n) });
+const charsOf = (m: Message): number => messageText(m).length;
 
 const seqsOf = async (store: Store, clientId: string): Promise<number[]> => (await store.pending(clientId, 0)).map((e) => e.seq);
 
@@ -66,9 +77,9 @@ export function storeContract(make: () => Store): void {
     const s = make();
     await s.createSession('ack', { ack: true }, 0);
     await s.createSession('plain', { ack: false }, 0);
-    for (let n = 1; n <= 3; n++) expect(await s.enqueue(['ack'], message(n), 3)).toEqual([n]);
-    expect(await s.enqueue(['ack'], message(4), 3)).toEqual([-1]);
-    expect(await s.enqueue(['nobody'], message(1), 3)).toEqual([0]);
+    for (let n = 1; n <= 3; n++) expect(await s.enqueue(['ack'], message(n), upTo(3))).toEqual([n]);
+    expect(await s.enqueue(['ack'], message(4), upTo(3))).toEqual([-1]);
+    expect(await s.enqueue(['nobody'], message(1), upTo(3))).toEqual([0]);
     expect(await s.pending('ack', 1)).toEqual([
       { seq: 2, message: message(2) },
       { seq: 3, message: message(3) },
@@ -81,7 +92,7 @@ export function storeContract(make: () => Store): void {
     await s.acknowledge('ack', 99);
     expect(await s.touch('ack', 1)).toEqual({ ack: true, acked: 3, seq: 3 });
     // Without ack there is no redelivery: the oldest entry gives way.
-    for (let n = 1; n <= 4; n++) await s.enqueue(['plain'], message(n), 3);
+    for (let n = 1; n <= 4; n++) await s.enqueue(['plain'], message(n), upTo(3));
     expect(await seqsOf(s, 'plain')).toEqual([2, 3, 4]);
   });
 
@@ -91,9 +102,9 @@ export function storeContract(make: () => Store): void {
     await s.createSession('behind', { ack: true }, 0);
     await s.createSession('full', { ack: true }, 0);
     await s.createSession('plainFull', { ack: false }, 0);
-    await s.enqueue(['behind', 'full', 'plainFull'], message(1), 2);
-    await s.enqueue(['full', 'plainFull'], message(2), 2);
-    const seqs = await s.enqueue(['plainFull', 'nobody', 'full', 'fresh', 'behind', 'gone'], message(3), 2);
+    await s.enqueue(['behind', 'full', 'plainFull'], message(1), upTo(2));
+    await s.enqueue(['full', 'plainFull'], message(2), upTo(2));
+    const seqs = await s.enqueue(['plainFull', 'nobody', 'full', 'fresh', 'behind', 'gone'], message(3), upTo(2));
     expect(seqs).toEqual([3, 0, -1, 1, 2, 0]);
     expect(await s.pending('fresh', 0)).toEqual([{ seq: 1, message: message(3) }]);
     expect(await s.pending('behind', 0)).toEqual([
@@ -110,7 +121,7 @@ export function storeContract(make: () => Store): void {
       { seq: 2, message: message(2) },
       { seq: 3, message: message(3) },
     ]);
-    expect(await s.enqueue([], message(4), 2)).toEqual([]);
+    expect(await s.enqueue([], message(4), upTo(2))).toEqual([]);
   });
 
   it('keeps the order of seqs for a publish to thousands of clients', async () => {
@@ -119,9 +130,9 @@ export function storeContract(make: () => Store): void {
     const ids = Array.from({ length: 2_500 }, (_, i) => `c${i}`);
     const known = ids.filter((_, i) => i % 4 !== 3);
     await Promise.all(known.map((id) => s.createSession(id, { ack: false }, 0)));
-    await s.enqueue(ids.filter((_, i) => i % 4 === 1 || i % 4 === 2), message(1), 10);
-    await s.enqueue(ids.filter((_, i) => i % 4 === 2), message(2), 10);
-    expect(await s.enqueue(ids, message(3), 10)).toEqual(ids.map((_, i) => (i % 4 === 3 ? 0 : (i % 4) + 1)));
+    await s.enqueue(ids.filter((_, i) => i % 4 === 1 || i % 4 === 2), message(1), upTo(10));
+    await s.enqueue(ids.filter((_, i) => i % 4 === 2), message(2), upTo(10));
+    expect(await s.enqueue(ids, message(3), upTo(10))).toEqual(ids.map((_, i) => (i % 4 === 3 ? 0 : (i % 4) + 1)));
     expect(await seqsOf(s, 'c2498')).toEqual([1, 2, 3]);
     expect(await s.pending('c2496', 0)).toEqual([{ seq: 1, message: message(3) }]);
   });
@@ -132,11 +143,112 @@ export function storeContract(make: () => Store): void {
     const stop = s.watch((id) => woken.push(id));
     await s.createSession('a', { ack: true }, 0);
     await s.createSession('b', { ack: false }, 0);
-    await s.enqueue(['a'], message(1), 1);
-    expect(await s.enqueue(['a', 'nobody', 'b'], message(2), 1)).toEqual([-1, 0, 1]);
+    await s.enqueue(['a'], message(1), upTo(1));
+    expect(await s.enqueue(['a', 'nobody', 'b'], message(2), upTo(1))).toEqual([-1, 0, 1]);
     expect(woken).toEqual(['a', 'b']);
     stop();
-    await s.enqueue(['b'], message(3), 1);
+    await s.enqueue(['b'], message(3), upTo(1));
     expect(woken).toEqual(['a', 'b']);
+  });
+
+  it('refuses a message that would take an ack backlog over its characters, and keeps the backlog as it was', async () => {
+    const s = make();
+    await s.createSession('ack', { ack: true }, 0);
+    const [m1, m2, m3] = [sized(1, 100), sized(2, 100), sized(3, 100)];
+    // Room for two of them, not three (the count limit is far away).
+    const limits = upTo(100, charsOf(m1) + charsOf(m2) + charsOf(m3) - 1);
+    expect(await s.enqueue(['ack'], m1, limits)).toEqual([1]);
+    expect(await s.enqueue(['ack'], m2, limits)).toEqual([2]);
+    expect(await s.enqueue(['ack'], m3, limits)).toEqual([-1]);
+    expect(await s.pending('ack', 0)).toEqual([
+      { seq: 1, message: m1 },
+      { seq: 2, message: m2 },
+    ]);
+    // Exactly at the limit fits: the limit is the most characters a backlog holds.
+    await s.createSession('exact', { ack: true }, 0);
+    const exact = upTo(100, charsOf(m1) + charsOf(m2));
+    expect(await s.enqueue(['exact'], m1, exact)).toEqual([1]);
+    expect(await s.enqueue(['exact'], m2, exact)).toEqual([2]);
+  });
+
+  it('drops the oldest entries of a backlog without ack until a message fits in its characters', async () => {
+    const s = make();
+    await s.createSession('plain', { ack: false }, 0);
+    const small = [1, 2, 3, 4].map((n) => sized(n, 100));
+    const limits = upTo(100, 4 * charsOf(small[0]!));
+    for (const m of small) await s.enqueue(['plain'], m, limits);
+    expect(await seqsOf(s, 'plain')).toEqual([1, 2, 3, 4]);
+    // One message as long as two and a half small ones pushes out the three oldest.
+    const big = sized(5, Math.ceil(2.5 * charsOf(small[0]!)) - charsOf(sized(5, 0)));
+    expect(await s.enqueue(['plain'], big, limits)).toEqual([5]);
+    expect(await s.pending('plain', 0)).toEqual([
+      { seq: 4, message: small[3] },
+      { seq: 5, message: big },
+    ]);
+  });
+
+  it('frees the characters of what was acknowledged', async () => {
+    const s = make();
+    await s.createSession('ack', { ack: true }, 0);
+    const [m1, m2, m3] = [sized(1, 200), sized(2, 200), sized(3, 200)];
+    const limits = upTo(100, charsOf(m1) + charsOf(m2));
+    expect(await s.enqueue(['ack'], m1, limits)).toEqual([1]);
+    expect(await s.enqueue(['ack'], m2, limits)).toEqual([2]);
+    expect(await s.enqueue(['ack'], m3, limits)).toEqual([-1]);
+    await s.acknowledge('ack', 1);
+    expect(await s.enqueue(['ack'], m3, limits)).toEqual([3]);
+    expect(await seqsOf(s, 'ack')).toEqual([2, 3]);
+    // Acknowledging everything frees everything: a message as long as the whole limit fits again.
+    await s.acknowledge('ack', 3);
+    const whole = sized(4, charsOf(m1) + charsOf(m2) - charsOf(sized(4, 0)));
+    expect(charsOf(whole)).toBe(limits.chars);
+    expect(await s.enqueue(['ack'], whole, limits)).toEqual([4]);
+  });
+
+  it('takes a message longer than the characters limit alone into an empty backlog, and keeps just it', async () => {
+    const s = make();
+    await s.createSession('plain', { ack: false }, 0);
+    await s.createSession('ack', { ack: true }, 0);
+    const limits = upTo(100, 500);
+    const huge = sized(9, 1_000);
+    await s.enqueue(['plain'], sized(1, 10), limits);
+    await s.enqueue(['plain'], sized(2, 10), limits);
+    expect(await s.enqueue(['plain', 'ack'], huge, limits)).toEqual([3, 1]);
+    expect(await s.pending('plain', 0)).toEqual([{ seq: 3, message: huge }]);
+    expect(await s.pending('ack', 0)).toEqual([{ seq: 1, message: huge }]);
+    // Nothing more fits beside it: without ack it gives way, with ack the next one overflows.
+    expect(await s.enqueue(['plain', 'ack'], sized(4, 10), limits)).toEqual([4, -1]);
+    expect(await seqsOf(s, 'plain')).toEqual([4]);
+  });
+
+  it('keeps its count of characters exact over many enqueues, drops and acknowledgements', async () => {
+    const s = make();
+    await s.createSession('ack', { ack: true }, 0);
+    await s.createSession('plain', { ack: false }, 0);
+    const sizes = (n: number) => 20 + ((n * 37) % 300);
+    const limits = upTo(1_000, 2_000);
+    let acked = 0;
+    let seq = 0;
+    for (let n = 1; n <= 300; n++) {
+      const m = sized(n, sizes(n));
+      const [ackSeq, plainSeq] = await s.enqueue(['ack', 'plain'], m, limits);
+      expect(plainSeq).toBe(n);
+      if (ackSeq! > 0) seq = ackSeq!;
+      // The ack client keeps up, a few messages behind; it never falls behind by 2,000 characters.
+      const pending = await s.pending('ack', acked);
+      if (pending.length > 3) await s.acknowledge('ack', (acked = pending[pending.length - 3]!.seq));
+      if (n % 50 === 0 && n < 250) await s.acknowledge('plain', n - 1);
+    }
+    expect(seq).toBe(300);
+    // The backlog without ack holds the newest messages that fit, as many as a fresh count says.
+    const plain = await s.pending('plain', 0);
+    const total = plain.reduce((sum, e) => sum + charsOf(e.message), 0);
+    expect(total).toBeLessThanOrEqual(2_000);
+    expect(total + charsOf(sized(plain[0]!.seq - 1, sizes(plain[0]!.seq - 1)))).toBeGreaterThan(2_000);
+    // Acknowledging all frees all: a message of exactly the limit fits, then nothing beside it.
+    await s.acknowledge('ack', 300);
+    const whole = sized(301, 2_000 - charsOf(sized(301, 0)));
+    expect(await s.enqueue(['ack'], whole, limits)).toEqual([301]);
+    expect(await s.enqueue(['ack'], sized(302, 0), limits)).toEqual([-1]);
   });
 }

@@ -11,7 +11,7 @@ import { MAX_WILDCARD_DEPTH } from '../../src/server/store.js';
 import { deepChannel, depthOf } from '../helpers/deep-channel.js';
 import { startRedis, type RunningRedis } from '../helpers/redis-server.js';
 import { startTcpGate } from '../helpers/tcp-gate.js';
-import { message, storeContract } from '../helpers/store-contract.js';
+import { message, storeContract, upTo } from '../helpers/store-contract.js';
 
 let redis: RunningRedis;
 let inspect: Redis;
@@ -74,7 +74,7 @@ describe('RedisStore', () => {
     const [s1, s2] = pair();
     await s1.createSession('c', { ack: true }, 0);
     await s1.createSession('d', { ack: false }, 0);
-    const results = await Promise.all(Array.from({ length: 200 }, (_, n) => (n % 2 ? s1 : s2).enqueue(['c', 'd'], message(n), 1000)));
+    const results = await Promise.all(Array.from({ length: 200 }, (_, n) => (n % 2 ? s1 : s2).enqueue(['c', 'd'], message(n), upTo(1000))));
     const all = Array.from({ length: 200 }, (_, i) => i + 1);
     for (const [column, id] of ['c', 'd'].entries()) {
       expect(results.map((seqs) => seqs[column]!).sort((x, y) => x - y)).toEqual(all);
@@ -86,9 +86,9 @@ describe('RedisStore', () => {
     const s = fresh();
     const ids = Array.from({ length: 2 * ENQUEUE_CHUNK + 1 }, (_, i) => `c${i}`);
     await Promise.all(ids.map((id) => s.createSession(id, { ack: false }, 0)));
-    await s.enqueue(['nobody'], message(0), 10); // loads the script (a NOSCRIPT reply and an EVAL on first use)
+    await s.enqueue(['nobody'], message(0), upTo(10)); // loads the script (a NOSCRIPT reply and an EVAL on first use)
     await inspect.config('RESETSTAT');
-    expect(await s.enqueue(ids, message(1), 10)).toEqual(ids.map(() => 1));
+    expect(await s.enqueue(ids, message(1), upTo(10))).toEqual(ids.map(() => 1));
     const stats = (await inspect.info('commandstats')) as string;
     expect(/^cmdstat_evalsha:calls=(\d+)/m.exec(stats)?.[1]).toBe('3');
     expect(stats).not.toMatch(/^cmdstat_eval:/m);
@@ -100,7 +100,7 @@ describe('RedisStore', () => {
     const ids = ['a1', 'a2', 'gone', 'plain'];
     for (const id of ids) await s.createSession(id, { ack: id !== 'plain' }, 0);
     const big = { channel: '/a/b', data: 'x'.repeat(10_000), id: 'big' };
-    expect(await s.enqueue(ids, big, 2)).toEqual([1, 1, 1, 1]);
+    expect(await s.enqueue(ids, big, upTo(2))).toEqual([1, 1, 1, 1]);
     const bodies = async () => inspect.keys(`${prefix}m:*`);
     const found = await bodies();
     expect(found).toHaveLength(1);
@@ -118,8 +118,8 @@ describe('RedisStore', () => {
     await s.acknowledge('a2', 5); // past the last seq: the same as 1
     await s.destroySession('gone');
     expect(await inspect.hget(body, 'n')).toBe('1');
-    await s.enqueue(['plain'], message(2), 2);
-    await s.enqueue(['plain'], message(3), 2);
+    await s.enqueue(['plain'], message(2), upTo(2));
+    await s.enqueue(['plain'], message(3), upTo(2));
     expect((await s.pending('plain', 0)).map((e) => e.seq)).toEqual([2, 3]);
     expect(await inspect.exists(body)).toBe(0);
     expect(await bodies()).toHaveLength(2); // messages 2 and 3, held by 'plain'
@@ -131,13 +131,27 @@ describe('RedisStore', () => {
     const s = fresh({ ttl: 1000 });
     const prefix = `t${prefixes}:`;
     await s.createSession('c', { ack: true }, Date.now());
-    await s.enqueue(['c'], message(1), 10);
+    await s.enqueue(['c'], message(1), upTo(10));
     const [body] = await inspect.keys(`${prefix}m:*`);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const before = await inspect.pttl(body!);
     expect(before).toBeLessThanOrEqual(1700);
     await s.pending('c', 0);
     expect(await inspect.pttl(body!)).toBeGreaterThan(before + 200);
+  });
+
+  it("keeps a backlog's characters in its session hash, as JavaScript counts them, and 0 once it is empty", async () => {
+    const s = fresh();
+    const chars = async () => Number(await inspect.hget(`t${prefixes}:c:a:s`, 'chars'));
+    await s.createSession('a', { ack: true }, 0);
+    const wide = { channel: '/a/b', data: '€'.repeat(100), id: 'wide' };
+    await s.enqueue(['a'], wide, upTo(10));
+    await s.enqueue(['a'], message(2), upTo(10));
+    expect(await chars()).toBe(JSON.stringify(wide).length + JSON.stringify(message(2)).length);
+    await s.acknowledge('a', 1);
+    expect(await chars()).toBe(JSON.stringify(message(2)).length);
+    await s.acknowledge('a', 2);
+    expect(await chars()).toBe(0);
   });
 
   it('reads, acknowledges, pops and destroys the inline entries the previous version left in a backlog', async () => {
@@ -151,13 +165,13 @@ describe('RedisStore', () => {
       await inspect.hset(`${prefix}c:${id}:s`, 'seq', 2);
     }
     expect(await s.touch('a', 0)).toEqual({ ack: true, acked: 0, seq: 2 });
-    expect(await s.enqueue(['a', 'p'], message(3), 3)).toEqual([3, 3]);
+    expect(await s.enqueue(['a', 'p'], message(3), upTo(3))).toEqual([3, 3]);
     const entries = (...ns: number[]) => ns.map((n) => ({ seq: n, message: message(n) }));
     expect(await s.pending('a', 0)).toEqual(entries(1, 2, 3));
     expect(await s.pending('p', 1)).toEqual(entries(2, 3));
     await s.acknowledge('a', 2);
     expect(await s.pending('a', 0)).toEqual(entries(3));
-    expect(await s.enqueue(['p'], message(4), 3)).toEqual([4]); // pushes inline entry 1 out
+    expect(await s.enqueue(['p'], message(4), upTo(3))).toEqual([4]); // pushes inline entry 1 out
     expect(await s.pending('p', 0)).toEqual(entries(2, 3, 4));
     const bodies = async () => (await inspect.keys(`${prefix}m:*`)).length;
     expect(await bodies()).toBe(2); // messages 3 and 4; nothing named after an inline entry
@@ -183,7 +197,7 @@ describe('RedisStore', () => {
     await s1.createSession('c', { ack: true }, 0);
     await s1.createSession('d', { ack: true }, 0);
     await inspect.config('RESETSTAT');
-    await s1.enqueue(['c', 'd'], message(1), 10);
+    await s1.enqueue(['c', 'd'], message(1), upTo(10));
     expect(local.mock.calls).toEqual([['c'], ['d']]);
     await vi.waitFor(() => expect(remote.mock.calls).toEqual([['c'], ['d']]));
     expect(await inspect.info('commandstats')).toMatch(/^cmdstat_publish:calls=1,/m);
@@ -191,7 +205,7 @@ describe('RedisStore', () => {
     // A second watcher on the same store hears the next wake-up: once it has, `remote` had its chance too.
     const still = vi.fn();
     s2.watch(still);
-    await s1.enqueue(['c'], message(2), 10);
+    await s1.enqueue(['c'], message(2), upTo(10));
     await vi.waitFor(() => expect(still).toHaveBeenCalledWith('c'));
     expect(remote).toHaveBeenCalledTimes(2);
     expect(local).toHaveBeenCalledTimes(3);
@@ -225,7 +239,7 @@ describe('RedisStore', () => {
     expect(remote).toHaveBeenCalledTimes(1);
     // A wake-up sent after the relay arrives after it, so by then s1 would have heard its own relay.
     await s2.createSession('d', { ack: true }, 0);
-    await s2.enqueue(['d'], message(1), 10);
+    await s2.enqueue(['d'], message(1), upTo(10));
     await vi.waitFor(() => expect(local).toHaveBeenCalledWith('d'));
     expect(local.mock.calls).toEqual([['d']]);
   });
@@ -235,7 +249,7 @@ describe('RedisStore', () => {
     const prefix = `t${prefixes}:`;
     await s.createSession('gone', { ack: true }, Date.now());
     await s.subscribe('gone', '/a/*');
-    await s.enqueue(['gone'], message(1), 10);
+    await s.enqueue(['gone'], message(1), upTo(10));
     await s.seen('gone', 'p1');
     const keys = (await inspect.keys(`${prefix}c:gone:*`)).sort();
     expect(keys).toHaveLength(4);

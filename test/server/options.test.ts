@@ -31,6 +31,8 @@ describe('server options', () => {
     ['backlog', '0', 0],
     ['backlog', '1.5', 1.5],
     ['backlog', 'NaN', Number.NaN],
+    ['backlogChars', '0', 0],
+    ['backlogChars', '"8MB"', '8MB'],
     ['streamLimit', '-1', -1],
     ['maxBodyBytes', '0', 0],
     ['maxBodyBytes', '"1mb"', '1mb'],
@@ -76,6 +78,9 @@ describe('server options', () => {
 
   it('checks the engine options of an engine created without the server', () => {
     expect(() => new Engine(loose({ backlog: 0 }))).toThrow(expect.objectContaining({ code: 'bad_options', message: 'Expected option backlog to be a positive integer but got 0' }));
+    expect(() => new Engine(loose({ backlogChars: '8MB' }))).toThrow(
+      expect.objectContaining({ code: 'bad_options', message: 'Expected option backlogChars to be a positive integer but got "8MB"' }),
+    );
     expect(() => new Engine(loose({ path: 5 }))).not.toThrow(); // a server option, not the engine's
   });
 
@@ -83,7 +88,7 @@ describe('server options', () => {
     ['no options', {}],
     ['undefined values', { heartbeat: undefined, path: undefined, timeout: undefined }],
     ['held connects answered at once', { timeout: 0, interval: 0 }],
-    ['the smallest counts', { backlog: 1, streamLimit: 1, maxBodyBytes: 1, maxFrameChars: 1 }],
+    ['the smallest counts', { backlog: 1, backlogChars: 1, streamLimit: 1, maxBodyBytes: 1, maxFrameChars: 1 }],
     ['short timers', { heartbeat: 100, sessionTimeout: 200, timeout: 5 }],
     ['the root path', { path: '/' }],
     ['any origin', { allowedOrigins: '*' }],
