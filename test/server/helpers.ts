@@ -164,3 +164,27 @@ export function openSocket(url: string, headers: Record<string, string> = {}): P
     ws.on('unexpected-response', (_req, res) => reject(new Error(`status ${res.statusCode}`)));
   });
 }
+
+/**
+ * Publish `{ n, data }` (15,000 characters each) to `channel` until the server's side of a stalled
+ * reader (`writable`: its socket or response) reports a full write buffer, then 500 more, at most
+ * 20,000 in all. `blockedAt`: how many had gone when it first did (-1: never); `mostUnread`: the
+ * most bytes its buffer held meanwhile.
+ */
+export async function publishUntilBlocked(
+  comet: CometServer,
+  channel: string,
+  writable: { readonly writableNeedDrain: boolean; readonly writableLength: number },
+): Promise<{ published: number; blockedAt: number; mostUnread: number }> {
+  const data = 'x'.repeat(15_000);
+  let published = 0;
+  let blockedAt = -1;
+  let mostUnread = 0;
+  while (published < 20_000 && (blockedAt < 0 || published < blockedAt + 500)) {
+    await comet.publish(channel, { n: published++, data });
+    if (published % 20 === 0) await new Promise((r) => setImmediate(r));
+    if (blockedAt < 0 && writable.writableNeedDrain) blockedAt = published;
+    mostUnread = Math.max(mostUnread, writable.writableLength);
+  }
+  return { published, blockedAt, mostUnread };
+}

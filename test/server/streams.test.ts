@@ -4,7 +4,7 @@ import http, { type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { MemoryStore, type SessionInfo } from '../../src/server/index.js';
-import { closeAll, handshake, iframeBatches, iframeStreamUrl, openStream, post, sseBatches, start, subscribe, type RawStream } from './helpers.js';
+import { closeAll, handshake, iframeBatches, iframeStreamUrl, openStream, post, publishUntilBlocked, sseBatches, start, subscribe, type RawStream } from './helpers.js';
 
 afterEach(closeAll);
 
@@ -88,16 +88,7 @@ describe('streams', () => {
     incoming.on('data', (chunk: string) => (received += chunk));
     incoming.pause();
     const res = responses.find(([request]) => request.startsWith(`GET /cometd/${clientId}`))![1];
-    const data = 'x'.repeat(15_000);
-    let published = 0;
-    let blockedAt = -1;
-    let mostUnread = 0;
-    while (published < 20_000 && (blockedAt < 0 || published < blockedAt + 500)) {
-      await comet.publish('/feed', { n: published++, data });
-      if (published % 20 === 0) await new Promise((r) => setImmediate(r));
-      if (blockedAt < 0 && res.writableNeedDrain) blockedAt = published;
-      mostUnread = Math.max(mostUnread, res.writableLength);
-    }
+    const { published, blockedAt, mostUnread } = await publishUntilBlocked(comet, '/feed', res);
     expect(blockedAt).toBeGreaterThan(0);
     expect(mostUnread).toBeLessThan(200_000); // a few frames past the high-water mark, not 500 of them (7.5 MB)
     incoming.resume();

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FrameReader, OPCODE } from '../../src/server/websocket-frames.js';
 import { watchEscapes } from '../hostile/escapes.js';
-import { closeAll, handshake, start, subscribe } from './helpers.js';
+import { closeAll, handshake, publishUntilBlocked, start, subscribe } from './helpers.js';
 import { clientFrame, closeStatus, rawUpgrade, type RawSocket } from './websocket-client.js';
 
 const opened: RawSocket[] = [];
@@ -295,16 +295,7 @@ describe('WebSocket flow control', () => {
     const socket = sockets[0]! as Duplex & { writableNeedDrain: boolean };
     // The kernel's buffers take the first megabytes; then the socket's own buffer would grow, up to
     // the cut-off (8 frames of 20,000 characters at 3 bytes each, 480,000 bytes), had deliveries gone on.
-    const data = 'x'.repeat(15_000);
-    let published = 0;
-    let blockedAt = -1;
-    let mostUnread = 0;
-    while (published < 20_000 && (blockedAt < 0 || published < blockedAt + 500)) {
-      await comet.publish('/feed', { n: published++, data });
-      if (published % 20 === 0) await new Promise((r) => setImmediate(r));
-      if (blockedAt < 0 && socket.writableNeedDrain) blockedAt = published;
-      mostUnread = Math.max(mostUnread, socket.writableLength);
-    }
+    const { published, blockedAt, mostUnread } = await publishUntilBlocked(comet, '/feed', socket);
     expect(blockedAt).toBeGreaterThan(0);
     expect(mostUnread).toBeLessThan(2 * 20_000 * 3); // a frame or two past Node's 16 KiB high-water mark, not 480,000
     expect(socket.destroyed).toBe(false);
