@@ -415,6 +415,12 @@ export class Engine {
     }
     const link = this.#link(clientId, session);
     const from = await this.#acknowledge(link, session, message.ext?.ack);
+    if (link.gap && link.connection?.connectionType === type && (!context.connection || context.connection === link.connection)) {
+      // What a poll took may not have reached the client (Link.gap): the connection's deliveries start again after its ack.
+      link.gap = false;
+      link.sent = from;
+      this.#schedule(clientId);
+    }
     const streaming = STREAMING_TYPES.has(type);
     const advice = this.#connectAdvice(streaming);
     // A literal, not withId's spread: a held reply lives as long as its connect, on every client at once.

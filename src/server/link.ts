@@ -26,6 +26,12 @@ export class Link {
   used = 0;
   /** A flush is queued for the end of this tick. */
   scheduled = false;
+  /**
+   * A poll took deliveries while a connection was attached: a client moving from long-polling
+   * to that socket or stream drops the poll's response unread, so the connection's next
+   * connect rewinds to its ack (the client drops what it has twice).
+   */
+  gap = false;
   #flushing = false;
   #again = false;
   /** Characters of JSON written to the connection since a held connect was last answered (the client's acks lag that much at most). */
@@ -112,7 +118,10 @@ export class Link {
           parts = firstFrame(pending, this.ack, room);
         }
         this.sent = pending[parts.length - 1]!.seq;
-        if (poll) this.release(poll, frameMessages(pending, parts, this.ack));
+        if (poll) {
+          if (this.connection) this.gap = true;
+          this.release(poll, frameMessages(pending, parts, this.ack));
+        }
         else if (connection!.sendText) connection!.sendText(frameText(parts));
         else connection!.send(frameMessages(pending, parts, this.ack));
         // What did not fit goes in the next frame: on a connection at once, on a poll with the next connect.
