@@ -282,7 +282,7 @@ export class CometClient {
     if (!candidates.length) {
       // Say which half is missing: what the server offers, or what runs here (Node 20 has no WebSocket).
       const here = orderTransports(this.#o.transports, undefined, this.#platform, this.#memory).map((t) => t.connectionType);
-      return this.#teardown(new CometError('transport_failed', `No transport supported (server: ${JSON.stringify(this.#serverTypes)}; here: ${here})`));
+      return this.#teardown(new CometError('transport_failed', `No transport supported (server: ${JSON.stringify(this.#serverTypes)}; here: ${here.join() || 'none'})`));
     }
     (this.#race = race<Link>(
       candidates,

@@ -55,6 +55,7 @@ export function checkSize(text: string, maxChars: number): void {
  */
 export function messageChars(message: Message, maxChars: number): number {
   const text = json(JSON.stringify, message);
-  checkSize(text, maxChars - 2);
+  // Counted with its brackets, so that the error names the limit the app set, not 2 less.
+  if (text.length + 2 > maxChars) throw tooLarge(maxChars, text.length + 2);
   return text.length;
 }

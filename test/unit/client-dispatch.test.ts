@@ -207,6 +207,17 @@ describe('client delivery', () => {
     expect(client.state).toBe('disconnected');
   });
 
+  it('names the maxMessageChars the app set in too_large, and counts a message as in a frame of its own', async () => {
+    const client = new CometClient({ url: 'http://localhost/cometd', transports: [websocketTransport], maxMessageChars: 2048, platform: { window: undefined } });
+    onTestFinished(() => client.disconnect());
+    // Offline it is measured as the app gave it (`{"channel":"/a","data":"x…x"}`), in its frame's brackets.
+    const fits = 2048 - 2 - JSON.stringify({ channel: '/a', data: '' }).length;
+    await expect(client.publish('/a', 'x'.repeat(fits + 1))).rejects.toMatchObject({
+      code: 'too_large',
+      message: 'Expected at most 2048 characters (maxMessageChars) but got 2049',
+    });
+  });
+
   it('refuses a publish over maxMessageChars when connected, sending nothing', async () => {
     const { client, ws } = await connected([], 2048);
     const before = ws.sent.length;

@@ -40,7 +40,7 @@ it('names what the server offers when it offers none of the transports that run 
 
 it('names nothing here when none of the transports can run (no WebSocket in Node 20)', async () => {
   const error = await failure([websocketTransport], ['websocket', 'long-polling']);
-  expect(error).toMatchObject({ code: 'transport_failed', message: 'No transport supported (server: ["websocket","long-polling"]; here: )' });
+  expect(error).toMatchObject({ code: 'transport_failed', message: 'No transport supported (server: ["websocket","long-polling"]; here: none)' });
 });
 
 it('lists every transport of the app that runs here', async () => {
