@@ -44,6 +44,7 @@ const ENGINE_RULES: { [K in keyof EngineOptions]-?: Rule } = {
   interval: delay,
   backlog: positiveInteger,
   backlogChars: positiveInteger,
+  maxSubscriptions: positiveInteger,
   maxFrameChars: positiveInteger,
   sessionTimeout: positiveDelay,
   extensions: { expected: 'an array of extension objects', accepts: (value) => Array.isArray(value) && value.every(isObject) },

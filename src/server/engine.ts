@@ -158,6 +158,7 @@ export class Engine {
   readonly #backlog: BacklogLimits;
   readonly #limits: FlushLimits;
   readonly #sessionTimeout: number;
+  readonly #maxSubscriptions: number;
   readonly #extensions: readonly Extension[];
   readonly #store: Store;
   readonly #ownsStore: boolean;
@@ -184,6 +185,7 @@ export class Engine {
     this.#backlog = Object.freeze({ count: options.backlog ?? 10_000, chars: options.backlogChars ?? DEFAULT_BACKLOG_CHARS });
     this.#limits = { backlog: this.#backlog.count, backlogChars: this.#backlog.chars, frameChars: options.maxFrameChars ?? DEFAULT_FRAME_CHARS };
     this.#sessionTimeout = options.sessionTimeout ?? ENGINE_DEFAULTS.sessionTimeout;
+    this.#maxSubscriptions = options.maxSubscriptions ?? 10_000;
     this.#extensions = options.extensions ?? [];
     this.#ownsStore = !options.store;
     this.#store = options.store ?? new MemoryStore();
@@ -516,8 +518,10 @@ export class Engine {
     const subscribing = message.channel === SUBSCRIBE;
     for (const subscription of patterns) {
       const changed = subscribing
-        ? await this.#store.subscribe(clientId, subscription)
+        ? await this.#store.subscribe(clientId, subscription, this.#maxSubscriptions)
         : await this.#store.unsubscribe(clientId, subscription);
+      // The patterns before it in the same message stay (clients send one a message).
+      if (changed === 'full') return [failure(message, bayeuxError.tooManySubscriptions(subscription, this.#maxSubscriptions))];
       if (changed) this.#emitter.emit(subscribing ? 'subscribe' : 'unsubscribe', { clientId, subscription });
     }
     return [withId(message, { channel: message.channel, clientId, successful: true, subscription: raw! })];

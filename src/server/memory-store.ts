@@ -63,16 +63,18 @@ export class MemoryStore implements Store {
     return patterns;
   }
 
-  async subscribe(clientId: string, pattern: string): Promise<boolean | null> {
+  async subscribe(clientId: string, pattern: string, most = Infinity): Promise<boolean | null | 'full'> {
     const client = this.#clients.get(clientId);
     if (!client) return false;
     const patterns = (client.patterns ??= []);
     if (Array.isArray(patterns)) {
       if (patterns.includes(pattern)) return null;
+      if (patterns.length >= most) return 'full';
       if (patterns.length < FEW_PATTERNS) patterns.push(pattern);
       else client.patterns = new Set([...patterns, pattern]);
     } else {
       if (patterns.has(pattern)) return null;
+      if (patterns.size >= most) return 'full';
       patterns.add(pattern);
     }
     this.#byPattern.add(pattern, clientId);

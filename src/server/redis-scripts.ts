@@ -110,10 +110,12 @@ redis.call('ZREM', KEYS[5], ARGV[1])
 if existed == 0 then return nil end
 return patterns`;
 
-/** KEYS s, subs, p:<pattern> · ARGV id, pattern, ttl → 0 unknown client, -1 already subscribed, 1 added */
+/** KEYS s, subs, p:<pattern> · ARGV id, pattern, ttl, most → 0 unknown client, -1 already subscribed, -2 at most already, 1 added */
 export const SUBSCRIBE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if redis.call('SADD', KEYS[2], ARGV[2]) == 0 then return -1 end
+if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1 then return -1 end
+if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[4]) then return -2 end
+redis.call('SADD', KEYS[2], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('SADD', KEYS[3], ARGV[1])
 return 1`;

@@ -131,9 +131,9 @@ export class RedisStore implements Store {
     return (await this.#run(lua.DESTROY, this.#clientKeys(clientId), [clientId, `${this.#prefix}p:`, this.#bodies])) as string[] | null;
   }
 
-  async subscribe(clientId: string, pattern: string): Promise<boolean | null> {
-    const r = await this.#run(lua.SUBSCRIBE, [this.#key(clientId, 's'), this.#key(clientId, 'subs'), this.#pattern(pattern)], [clientId, pattern, this.#ttl]);
-    return r === 1 ? true : r === 0 ? false : null;
+  async subscribe(clientId: string, pattern: string, most = Number.MAX_SAFE_INTEGER): Promise<boolean | null | 'full'> {
+    const r = await this.#run(lua.SUBSCRIBE, [this.#key(clientId, 's'), this.#key(clientId, 'subs'), this.#pattern(pattern)], [clientId, pattern, this.#ttl, most]);
+    return r === 1 ? true : r === 0 ? false : r === -2 ? 'full' : null;
   }
 
   async unsubscribe(clientId: string, pattern: string): Promise<boolean | null> {

@@ -41,8 +41,11 @@ export interface Store {
   touch(clientId: string, now: number): Promise<SessionInfo | null>;
   /** Delete a session and its backlog; resolves with the patterns it was subscribed to, or `null` if unknown. */
   destroySession(clientId: string): Promise<string[] | null>;
-  /** Add a subscription; `false` for an unknown client, `null` when it already existed. */
-  subscribe(clientId: string, pattern: string): Promise<boolean | null>;
+  /**
+   * Add a subscription; `false` for an unknown client, `null` when it already existed,
+   * `'full'` (nothing added) when the client already has `most` patterns (absent: no limit).
+   */
+  subscribe(clientId: string, pattern: string, most?: number): Promise<boolean | null | 'full'>;
   /** Remove a subscription; `false` for an unknown client, `null` when it did not exist. */
   unsubscribe(clientId: string, pattern: string): Promise<boolean | null>;
   /** Client ids subscribed to any pattern matching concrete `channel`, each once. */

@@ -52,6 +52,25 @@ export function storeContract(make: () => Store): void {
     expect(await s.subscribers('/a/b')).toEqual(['c1']);
   });
 
+  it('adds no subscription past `most`, past the few a client keeps in an array and past many, and counts a repeat as none', async () => {
+    const s = make();
+    await s.createSession('c1', { ack: false }, 0);
+    for (const most of [3, 20]) {
+      for (let i = 0; i < most; i++) expect(await s.subscribe('c1', `/m${most}/${i}`, most + (most === 20 ? 3 : 0))).toBe(true);
+    }
+    // 23 held now; at most 23: the next is refused, a repeat is still a repeat, and one freed makes room.
+    expect(await s.subscribe('c1', '/over', 23)).toBe('full');
+    expect(await s.subscribe('c1', '/m3/0', 23)).toBeNull();
+    expect(await s.subscribers('/over')).toEqual([]);
+    await s.unsubscribe('c1', '/m3/0');
+    expect(await s.subscribe('c1', '/over', 23)).toBe(true);
+    expect(await s.subscribers('/over')).toEqual(['c1']);
+    // A small array of patterns is refused the same way.
+    await s.createSession('c2', { ack: false }, 0);
+    expect(await s.subscribe('c2', '/a', 1)).toBe(true);
+    expect(await s.subscribe('c2', '/b', 1)).toBe('full');
+  });
+
   it("keeps the longest frame a session's client accepts (none when it did not say)", async () => {
     const s = make();
     await s.createSession('said', { ack: true, maxChars: 20_000 }, 0);

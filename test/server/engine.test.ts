@@ -61,6 +61,17 @@ describe('Engine', () => {
     expect(sessions).toEqual([replies[0]!.clientId]);
   });
 
+  it('refuses a subscription past maxSubscriptions with 403, keeps the client, and takes one again once one ended', async () => {
+    engine = new Engine({ maxSubscriptions: 3 });
+    const clientId = await handshake();
+    const sub = (channel: string, subscription: string) => engine.handle([{ channel, clientId, subscription, id: subscription }]);
+    for (const p of ['/a', '/b', '/c']) expect((await sub('/meta/subscribe', p))[0]).toMatchObject({ successful: true });
+    expect((await sub('/meta/subscribe', '/d'))[0]).toMatchObject({ successful: false, error: '403:/d:At most 3 subscriptions per client' });
+    expect((await sub('/meta/subscribe', '/a'))[0]).toMatchObject({ successful: true }); // a repeat adds none
+    await sub('/meta/unsubscribe', '/a');
+    expect((await sub('/meta/subscribe', '/d'))[0]).toMatchObject({ successful: true });
+  });
+
   it(`refuses a subscribe or unsubscribe of more than MAX_PATTERNS (${MAX_PATTERNS}) patterns, and takes that many`, async () => {
     engine = new Engine();
     const clientId = await handshake();
