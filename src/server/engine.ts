@@ -77,7 +77,7 @@ import {
 import { runExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { MemoryStore } from './memory-store.js';
 import { deepBase } from './pattern-index.js';
-import { MAX_REMEMBERED_ID, MAX_WILDCARD_DEPTH, type BacklogLimits, type RelayedReply, type SessionInfo, type Store } from './store.js';
+import { MAX_REMEMBERED_ID, MAX_WILDCARD_DEPTH, type RelayedReply, type SessionInfo, type Store } from './store.js';
 import type { Connection } from './connection.js';
 import { Link, type FlushLimits } from './link.js';
 import { clientFrameChars, fitsInFrame } from './frame-text.js';
@@ -154,8 +154,6 @@ export class Engine {
   readonly connectionTypes: readonly string[];
   readonly #timeout: number;
   readonly #interval: number;
-  /** `backlog` and `backlogChars`, one object for every publish. */
-  readonly #backlog: BacklogLimits;
   readonly #limits: FlushLimits;
   readonly #sessionTimeout: number;
   readonly #maxSubscriptions: number;
@@ -182,8 +180,9 @@ export class Engine {
     checkEngineOptions(options);
     this.#timeout = options.timeout ?? ENGINE_DEFAULTS.timeout;
     this.#interval = options.interval ?? 0;
-    this.#backlog = Object.freeze({ count: options.backlog ?? 10_000, chars: options.backlogChars ?? DEFAULT_BACKLOG_CHARS });
-    this.#limits = { backlog: this.#backlog.count, backlogChars: this.#backlog.chars, frameChars: options.maxFrameChars ?? DEFAULT_FRAME_CHARS };
+    // `backlog` and `backlogChars` as one object, given to the store with every publish.
+    const backlog = Object.freeze({ count: options.backlog ?? 10_000, chars: options.backlogChars ?? DEFAULT_BACKLOG_CHARS });
+    this.#limits = { backlog, frameChars: options.maxFrameChars ?? DEFAULT_FRAME_CHARS };
     this.#sessionTimeout = options.sessionTimeout ?? ENGINE_DEFAULTS.sessionTimeout;
     this.#maxSubscriptions = options.maxSubscriptions ?? 10_000;
     this.#extensions = options.extensions ?? [];
@@ -417,12 +416,6 @@ export class Engine {
     }
     const link = this.#link(clientId, session);
     const from = await this.#acknowledge(link, session, message.ext?.ack);
-    if (link.gap && link.connection?.connectionType === type && (!context.connection || context.connection === link.connection)) {
-      // What a poll took may not have reached the client (Link.gap): the connection's deliveries start again after its ack.
-      link.gap = false;
-      link.sent = from;
-      this.#schedule(clientId);
-    }
     const streaming = STREAMING_TYPES.has(type);
     const advice = this.#connectAdvice(streaming);
     // A literal, not withId's spread: a held reply lives as long as its connect, on every client at once.
@@ -567,7 +560,7 @@ export class Engine {
     const channel = message.channel;
     const ids = await this.#store.subscribers(channel);
     // One call for every recipient: with a shared store, a few round trips per publish, not one per client.
-    const seqs = await this.#store.enqueue(ids, message, this.#backlog);
+    const seqs = await this.#store.enqueue(ids, message, this.#limits.backlog);
     // A loop, not a filter: most publishes overflow no one, and then allocate nothing here.
     let overflowed: Promise<void>[] | undefined;
     for (let i = 0; i < ids.length; i++) if (seqs[i]! < 0) (overflowed ??= []).push(this.#remove(ids[i]!, 'overflow'));

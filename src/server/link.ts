@@ -2,7 +2,7 @@ import type { Message } from '../protocol/message.js';
 import type { Connection } from './connection.js';
 import { firstFrame, frameMessages, frameText, leftOut, messageText } from './frame-text.js';
 import type { Held, Holds } from './holds.js';
-import type { Store } from './store.js';
+import type { BacklogLimits, Store } from './store.js';
 
 /**
  * Process-local state of one session: the held connect and the attached
@@ -26,12 +26,6 @@ export class Link {
   used = 0;
   /** A flush is queued for the end of this tick. */
   scheduled = false;
-  /**
-   * A poll took deliveries while a connection was attached: a client moving from long-polling
-   * to that socket or stream drops the poll's response unread, so the connection's next
-   * connect rewinds to its ack (the client drops what it has twice).
-   */
-  gap = false;
   #flushing = false;
   #again = false;
   /** Characters of JSON written to the connection since a held connect was last answered (the client's acks lag that much at most). */
@@ -119,8 +113,14 @@ export class Link {
         }
         this.sent = pending[parts.length - 1]!.seq;
         if (poll) {
-          if (this.connection) this.gap = true;
           this.release(poll, frameMessages(pending, parts, this.ack));
+          // A client moving from long-polling to the attached socket or stream drops its last poll's
+          // response unread, and would wait for ever for what was in it: with ack the poll takes a copy,
+          // and the connection still gets them (the client drops what it has twice).
+          if (this.ack && this.connection) {
+            this.sent = since;
+            this.#again = true;
+          }
         }
         else if (connection!.sendText) connection!.sendText(frameText(parts));
         else connection!.send(frameMessages(pending, parts, this.ack));
@@ -128,10 +128,10 @@ export class Link {
         if (parts.length < pending.length && !poll) this.#again = true;
         if (!this.ack) await store.acknowledge(this.clientId, this.sent);
         else if (this.held?.connection) {
-          if (!poll) for (const part of parts) this.#unanswered += part.length;
+          for (const part of parts) this.#unanswered += part.length;
           // Over a socket acks only travel on connects: answer the held one early so the next carries an
           // ack, before the backlog, by count or by characters, fills up with what the client already has.
-          if (this.sent - this.acked >= limits.backlog / 2 || this.#unanswered >= limits.backlogChars / 2) this.release(this.held);
+          if (this.sent - this.acked >= limits.backlog.count / 2 || this.#unanswered >= limits.backlog.chars / 2) this.release(this.held);
         }
       } while (this.#again);
     } finally {
@@ -155,10 +155,8 @@ export const BATCH_CHARS = 16 * 1024;
 
 /** What bounds a flush (the engine's options). */
 export interface FlushLimits {
-  /** Most unacknowledged messages per ack client. */
-  backlog: number;
-  /** Most characters of JSON in an ack client's unacknowledged messages. */
-  backlogChars: number;
+  /** Most unacknowledged messages, and characters of JSON in them, per ack client. */
+  backlog: BacklogLimits;
   /** Most characters of JSON per frame written (at least one message always goes). */
   frameChars: number;
 }
