@@ -250,7 +250,7 @@ export class Engine {
       const message = messages[i]!;
       // No client sends two: a batch of 46k handshakes made 46k sessions in 1.5 s.
       const again = message.channel === HANDSHAKE && ++handshakes > 1;
-      outcomes.push(again ? [failure(message, bayeuxError.badRequest('One handshake per batch'))] : await this.#dispatch(message, context));
+      outcomes.push(await this.#dispatch(message, context, again));
     }
     const replies: Message[] = [];
     for (const outcome of outcomes) replies.push(...(Array.isArray(outcome) ? outcome : await outcome.later));
@@ -359,7 +359,8 @@ export class Engine {
     if (this.#ownsStore) await this.#store.close();
   }
 
-  async #dispatch(message: Message, context: RequestContext): Promise<Outcome> {
+  /** Run `message` through the extensions and its handler; `refused`: a handshake after the batch's first, answered 400. */
+  async #dispatch(message: Message, context: RequestContext, refused: boolean): Promise<Outcome> {
     const extContext: ExtensionContext = {
       clientId: message.channel === HANDSHAKE ? null : (message.clientId ?? null),
       transport: context.transport ?? 'http',
@@ -368,6 +369,7 @@ export class Engine {
     await runExtensions(this.#extensions, 'incoming', message, extContext);
     let outcome: Outcome;
     if (message.error !== undefined) outcome = [failure(message, String(message.error))];
+    else if (refused) outcome = [failure(message, bayeuxError.badRequest('One handshake per batch'))];
     else if (message.channel === HANDSHAKE) outcome = await this.#handshake(message);
     else if (message.channel === CONNECT) outcome = await this.#connect(message, context);
     else if (message.channel === SUBSCRIBE || message.channel === UNSUBSCRIBE) outcome = await this.#subscription(message);
@@ -391,7 +393,10 @@ export class Engine {
     const clientId = this.#randomId();
     // Only our per-message variant: a CometD client's `ack: true` expects per-batch acks (see docs/wire.md).
     const ack = message.ext?.ack === 'seq';
-    await this.#store.createSession(clientId, { ack, maxChars: clientFrameChars(message.ext?.maxMessageChars) }, this.#clock.now());
+    const maxChars = clientFrameChars(message.ext?.maxMessageChars);
+    await this.#store.createSession(clientId, { ack, maxChars }, this.#clock.now());
+    // Held from here, not from the first connect: stats() counts sessions that never connect (a flood of handshakes).
+    this.#link(clientId, { ack, acked: 0, maxChars });
     this.#emitter.emit('handshake', { clientId });
     const out: Message = withId(message, {
       channel: HANDSHAKE,

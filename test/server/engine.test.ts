@@ -61,6 +61,25 @@ describe('Engine', () => {
     expect(sessions).toEqual([replies[0]!.clientId]);
   });
 
+  it('passes a refused second handshake through the extensions, as every other message', async () => {
+    const seen: string[] = [];
+    engine = new Engine({
+      extensions: [
+        { incoming: (m) => void seen.push(`in ${m.id}`) },
+        {
+          outgoing: (m) => {
+            seen.push(`out ${m.id} ${m.successful}`);
+            m.ext = { stamped: true };
+          },
+        },
+      ],
+    });
+    const hello = { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] };
+    const replies = await engine.handle([1, 2].map((n) => ({ ...hello, id: String(n) })));
+    expect(replies[1]).toMatchObject({ id: '2', successful: false, error: '400::One handshake per batch', ext: { stamped: true } });
+    expect(seen).toEqual(['in 1', 'out 1 true', 'in 2', 'out 2 false']);
+  });
+
   it('refuses a subscription past maxSubscriptions with 403, keeps the client, and takes one again once one ended', async () => {
     engine = new Engine({ maxSubscriptions: 3 });
     const clientId = await handshake();

@@ -33,4 +33,16 @@ describe('comet.stats()', () => {
     socket.ws.close();
     await vi.waitFor(() => expect(comet.stats()).toEqual({ sessions: 3, connections: {}, heldConnects: 0 }));
   });
+
+  it('counts a session that handshook and never connected, until it idles out or disconnects', async () => {
+    const { url, comet } = await start({ sessionTimeout: 200 });
+    const idle = await handshake(url);
+    const leaving = await handshake(url);
+    expect(comet.stats().sessions).toBe(2);
+    await post(url, [{ channel: '/meta/disconnect', clientId: leaving }]);
+    expect(comet.stats().sessions).toBe(1);
+    await vi.waitFor(() => expect(comet.stats().sessions).toBe(0), { timeout: 3_000 });
+    const { body: [reply] } = await post(url, [{ channel: '/meta/connect', clientId: idle, connectionType: 'long-polling' }]);
+    expect(reply).toMatchObject({ successful: false, error: `402:${idle}:Unknown client` });
+  });
 });
