@@ -11,6 +11,7 @@
  * option is refused even with `undefined`: it is a slip either way.
  */
 import { CometError } from '../errors.js';
+import { MIN_MESSAGE_CHARS } from '../protocol/frame.js';
 import { CONNECTION_TYPES, type EngineOptions } from './engine-options.js';
 import type { ServerOptions } from './options.js';
 
@@ -45,7 +46,11 @@ const ENGINE_RULES: { [K in keyof EngineOptions]-?: Rule } = {
   backlog: positiveInteger,
   backlogChars: positiveInteger,
   maxSubscriptions: positiveInteger,
-  maxFrameChars: positiveInteger,
+  // A frame must carry the notice of a message left out as too long, which repeats its channel (docs/wire.md).
+  maxFrameChars: {
+    expected: `an integer of at least ${MIN_MESSAGE_CHARS}`,
+    accepts: (value) => Number.isSafeInteger(value) && (value as number) >= MIN_MESSAGE_CHARS,
+  },
   sessionTimeout: positiveDelay,
   extensions: { expected: 'an array of extension objects', accepts: (value) => Array.isArray(value) && value.every(isObject) },
   store: { expected: 'a Store object', accepts: isObject },

@@ -1,3 +1,4 @@
+import { MAX_FRAME_CHARS } from '../protocol/frame.js';
 import type { Message } from '../protocol/message.js';
 import type { Extension } from './extensions.js';
 import type { Store } from './store.js';
@@ -18,8 +19,17 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
-/** The engine's default `timeout` and `sessionTimeout` (the server sizes the Redis TTL from them too). */
-export const ENGINE_DEFAULTS = Object.freeze({ timeout: 30_000, sessionTimeout: 60_000 });
+/** The engine's defaults (the server sizes the Redis TTL from `timeout` and `sessionTimeout` too). */
+export const ENGINE_DEFAULTS = Object.freeze({
+  timeout: 30_000,
+  sessionTimeout: 60_000,
+  backlog: 10_000,
+  /** 8 MiB of JSON per client's backlog. */
+  backlogChars: 8 * 1024 * 1024,
+  maxSubscriptions: 10_000,
+  /** 1 MiB, cometkit's default `maxMessageChars`, less room for the frame's own brackets and slack. */
+  maxFrameChars: MAX_FRAME_CHARS - 1024,
+});
 
 /** Options of the transport-agnostic engine (a subset of the server's options). */
 export interface EngineOptions {
@@ -61,7 +71,7 @@ export interface EngineOptions {
    * a WebSocket frame, a stream event); deliveries beyond it follow in the next
    * frame, and a publish whose delivery alone would not fit is refused (`413`).
    * Keep it below what clients accept (cometkit's `maxMessageChars`, 1 MiB by
-   * default), or a client that fell behind is sent a frame it refuses.
+   * default), or a client that fell behind is sent a frame it refuses. At least 2048.
    * @default 1047552 (1 MiB less 1 KiB)
    */
   maxFrameChars?: number;

@@ -57,7 +57,6 @@
  */
 import { CometError } from '../errors.js';
 import { isMeta, isService, isValidChannel, isWildcard } from '../protocol/channel.js';
-import { MAX_FRAME_CHARS } from '../protocol/frame.js';
 import { CONNECT, DISCONNECT, HANDSHAKE, SUBSCRIBE, UNSUBSCRIBE } from '../protocol/message.js';
 import type { Advice, Message } from '../protocol/message.js';
 import { bayeuxError, failure, HANDSHAKE_ADVICE, RETRY_ADVICE } from './bayeux-error.js';
@@ -104,11 +103,6 @@ export interface RequestContext {
   /** Aborted when the request's HTTP exchange dies; drops a held connect. */
   signal?: AbortSignal;
 }
-
-/** 1 MiB, cometkit's default `maxMessageChars`, less room for the frame's own brackets and slack. */
-const DEFAULT_FRAME_CHARS = MAX_FRAME_CHARS - 1024;
-/** The default `backlogChars`: 8 MiB of JSON per client's backlog. */
-const DEFAULT_BACKLOG_CHARS = 8 * 1024 * 1024;
 
 /** How long a stream replaced by a newer connection stays open for its client to close it (see `#retire`). */
 const REPLACED_STREAM_GRACE = 5_000;
@@ -181,10 +175,10 @@ export class Engine {
     this.#timeout = options.timeout ?? ENGINE_DEFAULTS.timeout;
     this.#interval = options.interval ?? 0;
     // `backlog` and `backlogChars` as one object, given to the store with every publish.
-    const backlog = Object.freeze({ count: options.backlog ?? 10_000, chars: options.backlogChars ?? DEFAULT_BACKLOG_CHARS });
-    this.#limits = { backlog, frameChars: options.maxFrameChars ?? DEFAULT_FRAME_CHARS };
+    const backlog = Object.freeze({ count: options.backlog ?? ENGINE_DEFAULTS.backlog, chars: options.backlogChars ?? ENGINE_DEFAULTS.backlogChars });
+    this.#limits = { backlog, frameChars: options.maxFrameChars ?? ENGINE_DEFAULTS.maxFrameChars };
     this.#sessionTimeout = options.sessionTimeout ?? ENGINE_DEFAULTS.sessionTimeout;
-    this.#maxSubscriptions = options.maxSubscriptions ?? 10_000;
+    this.#maxSubscriptions = options.maxSubscriptions ?? ENGINE_DEFAULTS.maxSubscriptions;
     this.#extensions = options.extensions ?? [];
     this.#ownsStore = !options.store;
     this.#store = options.store ?? new MemoryStore();
