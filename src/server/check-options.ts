@@ -103,14 +103,20 @@ export function checkServerOptions(options: ServerOptions): void {
 }
 
 /**
- * Throw a `bad_options` CometError for `createMockServer`'s options: the engine's (no store),
- * its `url` (required) and `wsUrl`, and no other name, as with `createServer`.
+ * Throw a `bad_options` CometError for `createMockServer`'s options: the engine's (no store,
+ * and only the `connectionTypes` it serves), its `url` (required) and `wsUrl`, and no other
+ * name, as with `createServer`.
  */
-export function checkMockOptions(options: object): void {
+export function checkMockOptions(options: object, connectionTypes: readonly string[]): void {
   const { store: _store, ...engine } = ENGINE_RULES;
   const url: Rule = { expected: 'an http(s):// URL', accepts: (value) => typeof value === 'string' && /^https?:\/\//.test(value) };
   const wsUrl: Rule = { expected: 'a ws(s):// URL', accepts: (value) => typeof value === 'string' && /^wss?:\/\//.test(value) };
-  check(options, { ...engine, url, wsUrl }, true);
+  // The types the mock has handlers for: any other name (say the client's 'long-poll') would be offered and never served.
+  const types: Rule = {
+    expected: `a non-empty array of ${connectionTypes.join(', ')}`,
+    accepts: (value) => Array.isArray(value) && value.length > 0 && value.every((type) => connectionTypes.includes(type)),
+  };
+  check(options, { ...engine, connectionTypes: types, url, wsUrl }, true);
   const given = (options as { url?: unknown }).url;
   if (given === undefined) throw new CometError('bad_options', `Expected option url to be ${url.expected} but got undefined`);
 }

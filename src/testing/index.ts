@@ -14,10 +14,11 @@
  * afterAll(async () => { server.close(); await mock.close(); });
  */
 import type { HttpHandler, WebSocketHandler } from 'msw';
+import { CometError } from '../errors.js';
 import { CONNECTION_TYPES, type Advice, type Message, type TransportName } from '../protocol/message.js';
 import { checkMockOptions } from '../server/check-options.js';
 import type { Engine, EngineOptions, ServerEvents } from '../server/engine.js';
-import { MockCore, type Fault } from './core.js';
+import { MockCore, transportOf, type Fault } from './core.js';
 import { postHandler, streamHandler } from './http.js';
 import { sseHandler } from './sse.js';
 import { websocketHandler } from './websocket.js';
@@ -47,7 +48,8 @@ export interface MockServerOptions extends Omit<EngineOptions, 'store'> {
  * A mock Bayeux server: msw handlers plus controls. `refuse`, `hang` and `swallow`
  * act on requests, streams and sockets that start after the call (the mock sees a
  * new WebSocket one microtask after it is constructed); what is already open
- * keeps going until `dropConnections()` cuts it.
+ * keeps going until `dropConnections()` cuts it. They, `restore` and `inject` take the
+ * SDK's transport names (`'long-poll'`, not `'long-polling'`); another throws `bad_options`.
  */
 export interface MockServer {
   /**
@@ -126,6 +128,18 @@ export interface MockServer {
 }
 
 /**
+ * `name` if it is one of the SDK's transport names; else a `bad_options` CometError, which
+ * for a Bayeux connectionType (`'long-polling'`) names the transport meant: a fault set on a
+ * name no transport has would leave the network as it was, and the test would prove nothing.
+ */
+function transportName(name: unknown): TransportName {
+  if (Object.hasOwn(CONNECTION_TYPES, name as string)) return name as TransportName;
+  const meant = transportOf(name as string);
+  const names = Object.keys(CONNECTION_TYPES).join(', ');
+  throw new CometError('bad_options', `Expected a transport name (${names}) but got ${JSON.stringify(name)}${meant ? ` (did you mean ${meant}?)` : ''}`);
+}
+
+/**
  * Build a mock Bayeux server for msw.
  *
  * Limits: msw cannot intercept an iframe's navigation (jsdom loads it itself,
@@ -134,7 +148,7 @@ export interface MockServer {
  * Streams get no heartbeat and no byte limit, and iframe origins are not checked.
  */
 export function createMockServer(options: MockServerOptions): MockServer {
-  checkMockOptions(options);
+  checkMockOptions(options, Object.values(CONNECTION_TYPES));
   const { url: rawUrl, wsUrl: rawWsUrl, ...engineOptions } = options;
   const url = rawUrl.replace(/\/$/, '');
   const wsUrl = rawWsUrl ?? url.replace(/^http/, 'ws');
@@ -144,7 +158,7 @@ export function createMockServer(options: MockServerOptions): MockServer {
   if (hasSse) handlers.push(sseHandler(core, url));
   handlers.push(websocketHandler(core, wsUrl));
   const setFault = (fault: Fault | null, transports: TransportName[]) => {
-    for (const t of transports) {
+    for (const t of transports.map(transportName)) {
       if (fault) core.faults.set(t, fault);
       else core.faults.delete(t);
     }
@@ -165,6 +179,8 @@ export function createMockServer(options: MockServerOptions): MockServer {
     forgetClients: () => core.forget(),
     advise: (advice) => void (core.advice = advice && { ...advice }),
     inject(transport, raw) {
+      transportName(transport);
+      if (typeof raw !== 'string') throw new CometError('bad_options', `Expected inject's frame to be a string but got ${typeof raw}`);
       let reached = false;
       for (const held of [...core.held]) {
         if (held.transport !== transport) continue;

@@ -35,3 +35,26 @@ it('accepts its own options and the engine\'s, and uses them', async () => {
   expect(reply).toMatchObject({ successful: true, supportedConnectionTypes: ['long-polling'] });
   await mock.close();
 });
+
+it('refuses connectionTypes it has no handler for, so a test cannot offer a transport nothing serves', () => {
+  const expected = 'Expected option connectionTypes to be a non-empty array of websocket, eventsource, long-polling, iframe-streaming';
+  expect(made({ url: 'http://localhost/cometd', connectionTypes: ['ws'] })).toThrow(expect.objectContaining({ code: 'bad_options', message: `${expected} but got ["ws"]` }));
+  expect(made({ url: 'http://localhost/cometd', connectionTypes: ['long-poll'] })).toThrow(`${expected} but got ["long-poll"]`);
+  expect(made({ url: 'http://localhost/cometd', connectionTypes: ['callback-polling'] })).toThrow(expected); // JSONP: msw cannot serve it
+});
+
+it('refuses a fault or an injection for a name that is no transport, naming the one a connectionType means', async () => {
+  const mock = createMockServer({ url: 'http://localhost/cometd' });
+  const names = 'Expected a transport name (websocket, sse, long-poll, iframe) but got';
+  const loose = mock as unknown as Record<'refuse' | 'hang' | 'swallow' | 'restore', (...names: unknown[]) => void> & { inject(name: unknown, raw: unknown): void };
+  expect(() => loose.refuse('websocket', 'bogus')).toThrow(expect.objectContaining({ code: 'bad_options', message: `${names} "bogus"` }));
+  expect(() => loose.hang('long-polling')).toThrow(`${names} "long-polling" (did you mean long-poll?)`);
+  expect(() => loose.swallow('eventsource')).toThrow(`${names} "eventsource" (did you mean sse?)`);
+  expect(() => loose.restore(undefined)).toThrow(`${names} undefined`);
+  expect(() => loose.inject('iframe-streaming', '[]')).toThrow(`${names} "iframe-streaming" (did you mean iframe?)`);
+  expect(() => loose.inject('websocket', { channel: '/a' })).toThrow(expect.objectContaining({ code: 'bad_options', message: "Expected inject's frame to be a string but got object" }));
+  // A good name still works, and restore() with none clears every fault.
+  expect(() => mock.refuse('websocket', 'sse')).not.toThrow();
+  expect(() => mock.restore()).not.toThrow();
+  await mock.close();
+});
