@@ -19,6 +19,7 @@ export const bayeuxError = {
   overflow: (clientId: string) => `409:${clientId}:Too far behind: messages were dropped`,
   noStream: (type: string) => `410:${arg(type)}:No stream of that type is open for this client`,
   tooLarge: (channel: string) => `413:${arg(channel)}:Message too large to deliver`,
+  full: (most: number) => `503::At most ${most} sessions: try again later`,
   tooManySubscriptions: (pattern: string, most: number) => `403:${arg(pattern)}:At most ${most} subscriptions per client`,
   invalidChannel: (channel: unknown) => `405:${arg(channel)}:Invalid channel`,
   tooDeep: (pattern: string, most: number) => `405:${arg(pattern)}:A /** wildcard may follow at most ${most} segments`,
@@ -38,6 +39,13 @@ export function failure(request: Pick<Message, 'channel' | 'id' | 'clientId'>, e
   if (advice) reply.advice = { ...advice };
   return reply;
 }
+
+/**
+ * The HTTP status for a response carrying `replies`: 503 when one says the server is full
+ * (`maxSessions`), so that clients take it as the server being unavailable and retry with
+ * backoff, rather than as a refused handshake; else 200.
+ */
+export const httpStatus = (replies: readonly Message[]): number => (replies.some((r) => r.error?.startsWith('503:')) ? 503 : 200);
 
 /** A `400`/`403`/`413` body: one failed reply naming `/meta/unknown`, as docs/wire.md specifies. */
 export const errorBatch = (error: string): Message[] => [failure({ channel: '/meta/unknown' }, error)];

@@ -46,6 +46,7 @@ const ENGINE_RULES: { [K in keyof EngineOptions]-?: Rule } = {
   backlog: positiveInteger,
   backlogChars: positiveInteger,
   maxSubscriptions: positiveInteger,
+  maxSessions: positiveInteger,
   // A frame must carry the notice of a message left out as too long, which repeats its channel (docs/wire.md).
   maxFrameChars: {
     expected: `an integer of at least ${MIN_MESSAGE_CHARS}`,

@@ -27,6 +27,7 @@ export const ENGINE_DEFAULTS = Object.freeze({
   /** 8 MiB of JSON per client's backlog. */
   backlogChars: 8 * 1024 * 1024,
   maxSubscriptions: 10_000,
+  maxSessions: 100_000,
   /** 1 MiB, cometkit's default `maxMessageChars`, less room for the frame's own brackets and slack. */
   maxFrameChars: MAX_FRAME_CHARS - 1024,
 });
@@ -66,6 +67,16 @@ export interface EngineOptions {
    * @default 10000
    */
   maxSubscriptions?: number;
+  /**
+   * Most sessions this process holds at once; past it a handshake is refused with
+   * `503` (on HTTP the response's status too, so clients retry with backoff), until
+   * sessions end or idle out. A session that handshakes and never connects still
+   * takes ~1 KB for `sessionTimeout`, so without a bound one client sending handshakes
+   * could grow the process without end (100k sessions held 96 MB). Rate-limit
+   * handshakes per address in front of the server as well.
+   * @default 100000
+   */
+  maxSessions?: number;
   /**
    * Most characters of JSON the server writes in one frame (a long-poll response,
    * a WebSocket frame, a stream event); deliveries beyond it follow in the next

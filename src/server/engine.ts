@@ -84,7 +84,7 @@ import { Held, Holds } from './holds.js';
 import { defaultClock, defaultRandomId } from './defaults.js';
 
 export { readBatch, toMessages } from './batch.js';
-export { failure, bayeuxError, errorBatch } from './bayeux-error.js';
+export { failure, bayeuxError, errorBatch, httpStatus } from './bayeux-error.js';
 export { CONNECTION_TYPES } from './engine-options.js';
 export type { Clock, EngineOptions, ServerEvents, ServerStats, DisconnectReason } from './engine-options.js';
 export type { Extension, ExtensionContext } from './extensions.js';
@@ -151,6 +151,7 @@ export class Engine {
   readonly #limits: FlushLimits;
   readonly #sessionTimeout: number;
   readonly #maxSubscriptions: number;
+  readonly #maxSessions: number;
   readonly #extensions: readonly Extension[];
   readonly #store: Store;
   readonly #ownsStore: boolean;
@@ -179,6 +180,7 @@ export class Engine {
     this.#limits = { backlog, frameChars: options.maxFrameChars ?? ENGINE_DEFAULTS.maxFrameChars };
     this.#sessionTimeout = options.sessionTimeout ?? ENGINE_DEFAULTS.sessionTimeout;
     this.#maxSubscriptions = options.maxSubscriptions ?? ENGINE_DEFAULTS.maxSubscriptions;
+    this.#maxSessions = options.maxSessions ?? ENGINE_DEFAULTS.maxSessions;
     this.#extensions = options.extensions ?? [];
     this.#ownsStore = !options.store;
     this.#store = options.store ?? new MemoryStore();
@@ -384,6 +386,8 @@ export class Engine {
     if (!offered.some((type) => this.connectionTypes.includes(type))) {
       return [reply(bayeuxError.connectionTypes(offered))];
     }
+    // Retry advice: a session ends or idles out soon enough (and on HTTP the 503 makes clients back off).
+    if (this.#links.size >= this.#maxSessions) return [reply(bayeuxError.full(this.#maxSessions), RETRY_ADVICE)];
     const clientId = this.#randomId();
     // Only our per-message variant: a CometD client's `ack: true` expects per-batch acks (see docs/wire.md).
     const ack = message.ext?.ack === 'seq';

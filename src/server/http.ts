@@ -5,7 +5,7 @@ import { readBatch, type Engine, type RequestContext } from './engine.js';
 import { checkRequestOrigin, corsHeaders } from './cors.js';
 import type { ResolvedServerOptions } from './options.js';
 
-import { errorBatch } from './bayeux-error.js';
+import { errorBatch, httpStatus } from './bayeux-error.js';
 import { batchText } from './frame-text.js';
 
 /** Write a JSON batch with `status`. */
@@ -85,5 +85,5 @@ export async function handlePost(req: IncomingMessage, res: ServerResponse, engi
   }
   const context: RequestContext = { transport: 'http', headers: req.headers, signal: responseSignal(res) };
   const replies = await engine.handle(messages, context);
-  sendJson(res, 200, replies, cors);
+  sendJson(res, httpStatus(replies), replies, cors);
 }

@@ -3,7 +3,7 @@ import { isCometError } from '../errors.js';
 import type { Message } from '../protocol/message.js';
 import { checkScriptOrigin } from './cors.js';
 import { readBatch, type Engine } from './engine.js';
-import { errorBatch } from './bayeux-error.js';
+import { errorBatch, httpStatus } from './bayeux-error.js';
 import { batchText } from './frame-text.js';
 import { responseSignal, sendJson } from './http.js';
 import type { ResolvedServerOptions } from './options.js';
@@ -69,5 +69,5 @@ export async function handleJsonp(
     return sendScript(res, 400, callback, errorBatch(`400::${isCometError(error) ? error.message : 'Bad request'}`));
   }
   const replies = await engine.handle(messages, { transport: 'jsonp', headers: req.headers, signal: responseSignal(res) });
-  sendScript(res, 200, callback, replies);
+  sendScript(res, httpStatus(replies), callback, replies);
 }

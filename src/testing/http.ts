@@ -7,7 +7,7 @@
 import { http, HttpResponse, type HttpHandler } from 'msw';
 import type { Message, TransportName } from '../protocol/message.js';
 import { CONNECT } from '../protocol/message.js';
-import { bayeuxError, errorBatch, readBatch } from '../server/engine.js';
+import { bayeuxError, errorBatch, httpStatus, readBatch } from '../server/engine.js';
 import { transportOf, type Held, type MockCore } from './core.js';
 import { iframeChunk, iframeDocumentStart } from './iframe.js';
 import { parseOrigin } from '../server/script-escape.js';
@@ -70,7 +70,7 @@ export function postHandler(core: MockCore, url: string): HttpHandler {
       const engine = core.engine;
       const answered = engine
         .handle(messages, { transport: 'http', headers: headersOf(request), signal: abort.signal })
-        .then((replies) => HttpResponse.json(core.outgoing(replies), { headers: JSON_HEADERS }));
+        .then((replies) => HttpResponse.json(core.outgoing(replies), { status: httpStatus(replies), headers: JSON_HEADERS }));
       return await Promise.race([answered, interrupted]);
     } finally {
       if (held) core.held.delete(held);
