@@ -290,14 +290,17 @@ export class Engine {
   /**
    * Publish from the server to every subscriber of `channel`. Rejects with a
    * CometError: `bad_channel`, `bad_message` (data JSON cannot carry: a cycle, a
-   * BigInt), `too_large`, or `publish_failed` when the store
+   * BigInt, a function; `undefined` goes as `null`), `too_large`, or `publish_failed` when the store
    * failed (Redis unreachable: `cause` says why).
    */
   async publish(channel: string, data: unknown): Promise<void> {
     if (!isValidChannel(channel) || isWildcard(channel) || isMeta(channel) || isService(channel)) {
       throw new CometError('bad_channel', `Expected a concrete broadcast channel but got ${JSON.stringify(channel)}`);
     }
-    const message = await this.#delivery(channel, data);
+    // A function or symbol would vanish from the frame, leaving a delivery without data.
+    if (typeof data === 'function' || typeof data === 'symbol') throw new CometError('bad_message', `Expected data JSON can carry on ${channel} but got a ${typeof data}`);
+    // JSON has no undefined: null, as the client sends it (Bayeux deliveries carry data).
+    const message = await this.#delivery(channel, data ?? null);
     let fits: boolean;
     try {
       fits = fitsInFrame(message, this.#limits.frameChars);

@@ -77,7 +77,7 @@ describe('frames the server writes', () => {
     expect(deliveries(body).map((m) => m.data)).toEqual(['fits']);
   });
 
-  it('refuse a server-side publish of data JSON cannot carry with bad_message, and go on', async () => {
+  it('refuse a server-side publish of data JSON cannot carry with bad_message, send undefined as null, and go on', async () => {
     const { url, comet } = await start();
     const listener = await handshake(url, { ack: 'seq' });
     await subscribe(url, listener, '/feed');
@@ -85,9 +85,13 @@ describe('frames the server writes', () => {
     cycle.self = cycle;
     await expect(comet.publish('/feed', { n: 1n })).rejects.toMatchObject({ code: 'bad_message', cause: expect.any(TypeError) });
     await expect(comet.publish('/feed', cycle)).rejects.toMatchObject({ code: 'bad_message' });
+    // These would vanish from the frame, leaving a delivery without data.
+    await expect(comet.publish('/feed', () => 1)).rejects.toMatchObject({ code: 'bad_message', message: 'Expected data JSON can carry on /feed but got a function' });
+    await expect(comet.publish('/feed', Symbol('s'))).rejects.toMatchObject({ code: 'bad_message', message: 'Expected data JSON can carry on /feed but got a symbol' });
     await comet.publish('/feed', 'fine');
+    await comet.publish('/feed', undefined); // as the client sends it: null
     const { body } = await connect(url, listener, { ack: 0 });
-    expect(deliveries(body).map((m) => m.data)).toEqual(['fine']);
+    expect(deliveries(body).map((m) => m.data)).toEqual(['fine', null]);
   });
 });
 
