@@ -29,7 +29,7 @@ function json<A, T>(convert: (value: A) => T, value: A): T {
  * goes to `bad` and is left out, so the frame's other messages still arrive.
  */
 export function parseFrame(text: string, maxChars: number, bad: (error: CometError) => void): Message[] {
-  checkSize(text, maxChars);
+  if (text.length > maxChars) throw tooLarge(maxChars, text.length);
   const value: unknown = json(JSON.parse, text);
   const list = (Array.isArray(value) ? value : [value]) as Message[]; // an array's elements, or the lone message
   // The usual frame, all messages, is returned as parsed: no copy, no closure (this runs for every frame).
@@ -42,11 +42,6 @@ const isMessage = (m: Message | null): boolean => typeof m?.channel === 'string'
 export const tooLarge = (maxChars: number, chars: unknown, reply?: Message) =>
   // JSON, not interpolated: `chars` may come from a server, and a hostile `{"toString":0}` would make the template throw.
   new CometError('too_large', `Expected at most ${maxChars} characters (maxMessageChars) but got ${JSON.stringify(chars)}`, { reply });
-
-/** Throw `too_large` when `json` (a frame or one message) is over `maxChars`. */
-export function checkSize(text: string, maxChars: number): void {
-  if (text.length > maxChars) throw tooLarge(maxChars, text.length);
-}
 
 /**
  * The characters `message` takes in a frame; `too_large` when a frame of its own
