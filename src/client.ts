@@ -17,7 +17,7 @@ import { CONNECT, DISCONNECT, HANDSHAKE, SUBSCRIBE, UNSUBSCRIBE, type Advice, ty
 import type { Extension } from './extensions.js';
 import type { Channel, MessageCallback, Subscription } from './subscription.js';
 import { SOON, transportMemory, type TransportMemory } from './transport-memory.js';
-import type { TransportContext, TransportFactory } from './transports/transport.js';
+import type { TransportContext, TransportFactory, TransportSink } from './transports/transport.js';
 import type { ClientEvents, ClientState, ClientStats } from './events.js';
 
 export type { ClientEvents, ClientState, ClientStats, StateEvent, TransportEvent } from './events.js';
@@ -225,8 +225,8 @@ export class CometClient {
     // session from its hook (disconnect()) closes it, so that nothing it receives is acted on.
     const http = (this.#handshaking = createLink(
       this.#context(),
+      // A POST and nothing else: it never opens, so it needs no onOpen.
       {
-        onOpen: () => {},
         onMessages: (messages) => {
           const reply = messages.map((m) => this.#ext(m, 'incoming')).find((m) => m?.channel === HANDSHAKE);
           // Not if an incoming hook ended the session (disconnect(), which closed this request).
@@ -237,7 +237,7 @@ export class CometClient {
         },
         onError: fail,
         onClose: fail,
-      },
+      } as TransportSink,
       () => this.#platform.clearTimeout(timer),
     ));
     const message = this.#ext({
