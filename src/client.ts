@@ -25,8 +25,6 @@ export type { ClientEvents, ClientState, ClientStats, StateEvent, TransportEvent
 /** A transport carrying the session, as the client sees it; see #link. */
 interface Link {
   readonly name: TransportName;
-  /** When the first connect succeeded (platform clock), or 0. */
-  since: number;
   /** Send a batch (never a connect: the link owns those). */
   send(messages: Message[]): void;
   /** Send the next connect now rather than after `interval` (a streaming link's early ack). */
@@ -421,6 +419,8 @@ export class CometClient {
     const advice: Advice = { ...this.#advice };
     let active = false;
     let closed = false;
+    /** When the first connect succeeded (platform clock), or 0. */
+    let since = 0;
     let inflight: string | undefined;
     let timer: unknown;
 
@@ -466,14 +466,13 @@ export class CometClient {
         this.#upgrade = null;
         this.#memory.died(self.name, 0);
       } else if (self === this.#active) {
-        if (self.since) this.#memory.died(self.name, platform.now() - self.since);
+        if (since) this.#memory.died(self.name, platform.now() - since);
         this.#retry(error);
       }
     };
 
     const self: Link = {
       name: factory.name,
-      since: 0,
       send(messages) {
         if (!closed) transport.send(messages);
       },
@@ -500,7 +499,7 @@ export class CometClient {
       // A reopened stream connects again: that carries the ack at once and learns
       // quickly if the server forgot the session (its 402 on a stream has no id).
       // (A transport makes no sink call after close(), so no guard is needed here.)
-      onOpen: () => connect(!self.since),
+      onOpen: () => connect(!since),
       onMessages: (messages) => {
         // Deliveries first, so the next connect acknowledges them.
         for (const message of messages) {
@@ -526,10 +525,10 @@ export class CometClient {
             else down(error);
             continue;
           }
-          self.since ||= platform.now();
+          since ||= platform.now();
           // Held SOON (10 s): the session is kept, so the next failure starts the backoff afresh. Not at the first connect:
           // a server that forgets each new session (a balancer without sticky sessions) answers one, then refuses the next.
-          if (platform.now() - self.since >= SOON) this.#attempt = 0;
+          if (platform.now() - since >= SOON) this.#attempt = 0;
           // A runner of the race wins it, an upgrade takes over; the active link goes on.
           // (While a race runs there is no upgrade: the #drop before every race cleared it, and
           // only the active link plans one.) #promote ends the race.
