@@ -29,8 +29,6 @@ interface Link {
   send(messages: Message[]): void;
   /** Send the next connect now rather than after `interval` (a streaming link's early ack). */
   connectSoon(): void;
-  /** Become the session's link: keep connecting from now on. */
-  activate(): void;
   close(): void;
 }
 
@@ -300,7 +298,6 @@ export class CometClient {
     this.#race = null;
     this.#active?.close();
     this.#active = link;
-    link.activate();
     this.#memory.worked(link.name);
     if (previous !== link.name) this.#events.emit('transport', { transport: link.name, previous });
     this.#setState('connected');
@@ -480,10 +477,6 @@ export class CometClient {
         // connect() re-arms the one timer, cancelling the wait for `interval`.
         if (active && !inflight) connect(false);
       },
-      activate() {
-        active = true;
-        schedule();
-      },
       close() {
         if (closed) return;
         closed = true;
@@ -533,10 +526,12 @@ export class CometClient {
           // (While a race runs there is no upgrade: the #drop before every race cleared it, and
           // only the active link plans one.) #promote ends the race.
           if (this.#race?.connected(self) || self === this.#upgrade) {
+            // The session's link from now on: it keeps connecting (armed before #promote runs listeners).
+            active = true;
+            schedule();
             this.#upgrade = null;
             this.#promote(self);
-          }
-          schedule();
+          } else schedule();
         }
       },
       onError: (error) => this.#events.emit('error', error),
