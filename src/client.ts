@@ -35,7 +35,7 @@ interface Link {
 interface Waiter {
   promise: Promise<void>;
   resolve(): void;
-  reject(e: CometError): void;
+  fail(e: CometError): void;
 }
 
 interface Pending {
@@ -43,7 +43,7 @@ interface Pending {
   /** The code its failure gets. */
   errorCode: CometErrorCode;
   resolve(reply: Message): void;
-  reject(error: CometError): void;
+  fail(error: CometError): void;
   /** The link it went out on; re-sent when that link is gone. */
   link?: Link | undefined;
 }
@@ -137,7 +137,7 @@ export class CometClient {
     let w = this.#waiter;
     if (!w) {
       w = this.#waiter = {} as Waiter;
-      w.promise = new Promise<void>((resolve, reject) => Object.assign(w!, { resolve, reject }));
+      w.promise = new Promise<void>((resolve, reject) => Object.assign(w!, { resolve, fail: reject }));
       w.promise.catch(() => {}); // the caller may not await connect(); failures are also `error` events
     }
     // #start may settle it at once (an extension that drops the handshake).
@@ -376,9 +376,9 @@ export class CometClient {
     this.#routes.clear();
     this.#held.clear();
     const reason = error ?? new CometError('closed', 'Client closed');
-    this.#pending.forEach((p) => p.reject(reason));
+    this.#pending.forEach((p) => p.fail(reason));
     this.#pending.clear();
-    this.#waiter?.reject(reason);
+    this.#waiter?.fail(reason);
     this.#waiter = null;
     if (error) this.#events.emit('error', error);
     this.#setState('closed');
@@ -573,7 +573,7 @@ export class CometClient {
     if (reply.successful !== true && reply.advice?.reconnect === 'handshake') return this.#rehandshake();
     this.#pending.delete(id);
     if (reply.successful === true) p.resolve(reply);
-    else p.reject(failed(p.errorCode, reply));
+    else p.fail(failed(p.errorCode, reply));
   }
 
   /** Hand deliveries to the app once each, in the server's order (the ack extension's `seq`). */
@@ -636,7 +636,7 @@ export class CometClient {
       const id = '' + ++this.#nextId;
       // #flush checks it as sent, once extensions have added their fields; offline, fail fast too.
       if (!this.#active) messageChars(message, this.#o.maxMessageChars);
-      this.#pending.set(id, { request: { ...message, id }, errorCode: code, resolve, reject });
+      this.#pending.set(id, { request: { ...message, id }, errorCode: code, resolve, fail: reject });
       // Connects if disconnected; otherwise connect() only hands out a promise (made if
       // none is pending), which nobody sees but the next caller of connect(), who would get its twin.
       void this.connect();
@@ -673,7 +673,7 @@ export class CometClient {
       } catch (error) {
         // Nothing will answer it, so settle it here.
         this.#pending.delete(id);
-        p.reject(error as CometError);
+        p.fail(error as CometError);
       }
     }
     if (batch.length) link.send(batch);
