@@ -32,7 +32,7 @@ export default [
       terser({ ecma: 2022, compress: { passes: 3, unsafe_arrows: true, unsafe: true, unsafe_comps: true }, mangle: {
           // Properties of internal objects only (links, race, memory, HTTP link,
           // pending requests, the connect() waiter, a stream's events); public API and wire names are never on this list.
-          properties: { builtins: true, regex: /^(connectSoon|worked|died|isDemoted|callbacks|confirmed|begin|stop|feed|fail|post|live|link|connected|failed|request|errorCode|promise|end)$/ },
+          properties: { builtins: true, regex: /^(connectSoon|worked|died|isDemoted|callbacks|confirmed|begin|stop|feed|fail|post|live|link|connected|failed|request|errorCode|promise|end|chunk)$/ },
         }, format: { comments: false } }),
     ],
   },

@@ -22,7 +22,7 @@ export const iframeTransport: TransportFactory = streamTransport(
     const onMessage = ({ source, origin, data }: { source: unknown; origin: string; data: unknown }) => {
       if (source === f.contentWindow && origin === c.url.origin && typeof data === 'string') {
         e.open(); // The server's first chunk, `[]`, is the open signal.
-        e.data(data);
+        e.chunk(data);
       }
     };
     w.addEventListener('message', onMessage);

@@ -14,7 +14,7 @@ export const sseTransport: TransportFactory = streamTransport(
   (c, e) => {
     const es = new c.platform.EventSource!(streamUrl(c).href);
     es.onopen = e.open;
-    es.onmessage = (m: { data: string }) => e.data(m.data);
+    es.onmessage = (m: { data: string }) => e.chunk(m.data);
     // EventSource would retry by itself after the server's `retry` (5 s); the
     // stream helper reopens at once instead, or fails if this one never opened.
     es.onerror = e.end;

@@ -8,7 +8,7 @@ export interface StreamEvents {
   /** The stream carries bytes now. */
   open(): void;
   /** One frame of text arrived. */
-  data(text: string): void;
+  chunk(text: string): void;
   /** The stream errored or ended. */
   end(): void;
 }
@@ -73,7 +73,7 @@ export function streamTransport(
                     k!.open();
                   }
                 },
-                data(t) {
+                chunk(t) {
                   if (!cur()) return;
                   chars += t.length;
                   k!.feed(t);

@@ -28,10 +28,10 @@ describe('streamTransport', () => {
     streams[0]!.events.end();
     expect(streams).toHaveLength(2);
     expect(streams[0]!.stop).toHaveBeenCalledOnce();
-    streams[0]!.events.data(frame('/stale'));
+    streams[0]!.events.chunk(frame('/stale'));
     streams[0]!.events.end();
     expect(streams).toHaveLength(2);
-    streams[1]!.events.data(frame('/fresh'));
+    streams[1]!.events.chunk(frame('/fresh'));
     expect(delivered(s)).toEqual(['/fresh']);
   });
 
@@ -43,7 +43,7 @@ describe('streamTransport', () => {
     streams[0]!.events.open();
     t.close();
     expect(streams[0]!.stop).toHaveBeenCalledOnce();
-    streams[0]!.events.data(frame('/late'));
+    streams[0]!.events.chunk(frame('/late'));
     streams[0]!.events.end();
     await new Promise<void>((r) => setImmediate(r));
     expect(streams).toHaveLength(1);
