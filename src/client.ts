@@ -361,7 +361,7 @@ export class CometClient {
     this.#active = null;
     this.#upgrade?.close();
     this.#upgrade = null;
-    for (const t of this.#timers) this.#platform.clearTimeout(t);
+    this.#timers.forEach((t) => this.#platform.clearTimeout(t));
     this.#timers.clear();
     if (previous) this.#events.emit('transport', { transport: null, previous });
   }
