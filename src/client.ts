@@ -268,7 +268,7 @@ export class CometClient {
     // ahead of every queued request, so that a publish queued while the server was away finds them.
     const queued = this.#pending;
     this.#pending = new Map();
-    for (const [channel, entry] of this.#channels) if (entry.confirmed) this.#subscribe(channel, entry);
+    this.#channels.forEach((entry, channel) => entry.confirmed && this.#subscribe(channel, entry));
     queued.forEach((p, id) => this.#pending.set(id, p));
     this.#negotiate();
   }
