@@ -655,8 +655,8 @@ export class CometClient {
     const max = this.#o.maxMessageChars;
     let batch: Message[] = [];
     let chars = 1; // the frame so far: `[`, then each message with the `,` or `]` after it, and REPLY_ROOM
-    for (const [id, p] of this.#pending) {
-      if (p.link === link) continue;
+    this.#pending.forEach((p, id) => {
+      if (p.link === link) return;
       p.link = link;
       const m = this.#ext({ ...p.request, clientId: this.#clientId! }); // set while a link is active
       try {
@@ -675,7 +675,7 @@ export class CometClient {
         this.#pending.delete(id);
         p.fail(error as CometError);
       }
-    }
+    });
     if (batch.length) link.send(batch);
   }
 
