@@ -33,7 +33,9 @@ export default [
           // Properties of internal objects only (links, race, memory, HTTP link,
           // pending requests, the connect() waiter, a stream's events); public API and wire names are never on this list.
           properties: { builtins: true, regex: /^(connectSoon|worked|died|isDemoted|callbacks|confirmed|begin|stop|feed|fail|post|live|link|connected|failed|request|errorCode|promise|end|chunk)$/ },
-        }, format: { comments: false } }),
+        },
+        // quote_style 1: single quotes throughout (1 byte gzipped; no string in the bundle holds one).
+        format: { comments: false, quote_style: 1 } }),
     ],
   },
 ];
