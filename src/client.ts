@@ -429,11 +429,15 @@ export class CometClient {
       // An open link implies a session: clientId goes only where #drop closes every link (race
       // runners, active, upgrade) with nothing run in between (#handshake and #teardown drop first,
       // #rehandshake just before its #retry drops), and a closed link neither connects nor is called back.
-      const message: Message = { channel: CONNECT, clientId: this.#clientId!, connectionType: factory.connectionType, id: '' + ++this.#nextId };
-      // Ask for an immediate answer to the first connect: it is how a transport proves itself.
-      if (first) message.advice = { timeout: 0 };
-      if (this.#ack) message.ext = { ack: (this.#acked = this.#lastSeq) };
-      const m = this.#ext(message);
+      const m = this.#ext({
+        channel: CONNECT,
+        clientId: this.#clientId!,
+        connectionType: factory.connectionType,
+        id: '' + ++this.#nextId,
+        // Ask for an immediate answer to the first connect: it is how a transport proves itself.
+        ...(first && { advice: { timeout: 0 } }),
+        ...(this.#ack && { ext: { ack: (this.#acked = this.#lastSeq) } }),
+      });
       if (!m) return;
       inflight = m.id;
       transport.send([m]);
