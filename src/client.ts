@@ -55,7 +55,8 @@ const ACK_EVERY = 64;
  * and on long-polling comes back in one response with the others'.
  */
 const REPLY_ROOM = 64;
-const expectedChannel = (channel: unknown) => `Expected a channel but got ${JSON.stringify(channel)}`;
+/** `code`, for a channel name that is not one (or not one that may be used here). */
+const channelError = (code: CometErrorCode, channel: unknown) => new CometError(code, `Expected a channel but got ${JSON.stringify(channel)}`);
 // The error (without one, the advice: a bare `reconnect: 'none'` says why) as JSON, not interpolated: a hostile
 // `{"toString":0}` would make the template throw, leaving the call unsettled.
 const failed = (code: CometErrorCode, reply: Message) => new CometError(code, `${reply.channel} failed: ${JSON.stringify(reply.error ?? reply.advice)}`, { reply });
@@ -150,7 +151,7 @@ export class CometClient {
    * @throws CometError `bad_channel` for a malformed pattern, `closed` after `disconnect()`
    */
   subscribe<T = unknown>(channel: string, callback: MessageCallback<T>): Subscription {
-    if (!isValidChannel(channel) || isMeta(channel)) throw new CometError('bad_channel', expectedChannel(channel));
+    if (!isValidChannel(channel) || isMeta(channel)) throw channelError('bad_channel', channel);
     if (this.#state === 'closed') throw new CometError('closed', 'Client closed');
     const entry = this.#channels.get(channel) ?? this.#subscribe(channel, { callbacks: new Set() } as Channel);
     entry.callbacks.add(callback as MessageCallback<never>);
@@ -172,7 +173,7 @@ export class CometClient {
    * Rejects with `bad_channel`, `too_large`, `bad_message` (data JSON cannot carry), `publish_failed` or `closed`.
    */
   async publish(channel: string, data: unknown): Promise<void> {
-    if (!isValidChannel(channel) || isWildcard(channel) || isMeta(channel)) throw new CometError('bad_channel', expectedChannel(channel));
+    if (!isValidChannel(channel) || isWildcard(channel) || isMeta(channel)) throw channelError('bad_channel', channel);
     // JSON has no undefined: the message would go without data, which Faye's server and ours refuse. null, as in a JSON array.
     await this.#request({ channel, data: data ?? null }, 'publish_failed');
   }
@@ -503,7 +504,7 @@ export class CometClient {
           const m = message.channel !== CONNECT && this.#ext(message, 'incoming'); // connect replies are the link's
           if (!m) continue;
           if (m.successful !== undefined || isMeta(m.channel)) this.#reply(m);
-          else if (!this.#route(m.channel)) this.#events.emit('error', new CometError('bad_message', expectedChannel(m.channel)));
+          else if (!this.#route(m.channel)) this.#events.emit('error', channelError('bad_message', m.channel));
           else this.#sequence(m);
         }
         for (const reply of messages) {
