@@ -83,10 +83,11 @@ export class CometClient {
   /** How long the last handshake took (ms): the network's round trip, as far as we know it. */
   #rtt = 0;
   #ack = false;
+  #leaving = false;
+  #flushing = false;
   #lastSeq = 0;
   #held = new Map<number, Message>();
   #acked = 0;
-  #leaving = false;
   #handshaking: { close(): void } | undefined;
   #active: Link | null = null;
   #race: Race<Link> | null = null;
@@ -99,7 +100,6 @@ export class CometClient {
   #nextId = 0;
   #attempt = 0;
   #timers = new Set<unknown>();
-  #flushing = false;
   #waiter: Waiter | null = null;
   #unlisten = () => {};
   readonly stats: ClientStats = { delivered: 0, duplicates: 0 };
