@@ -8,7 +8,7 @@ import { backoffDelay } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { CometError, type CometErrorCode } from './errors.js';
 import { orderTransports, race, type Race } from './negotiate.js';
-import { resolveOptions, type CoreOptions, type ResolvedOptions } from './options.js';
+import { badOption, resolveOptions, type CoreOptions, type ResolvedOptions } from './options.js';
 import { resolvePlatform, type Platform } from './platform.js';
 import { isMeta, isValidChannel, isWildcard, matches } from './protocol/channel.js';
 import { createLink } from './transports/http.js';
@@ -148,10 +148,12 @@ export class CometClient {
 
   /**
    * Subscribe to a channel or a wildcard pattern (`/a/*`, `/a/**`); connects if needed.
-   * @throws CometError `bad_channel` for a malformed pattern, `closed` after `disconnect()`
+   * @throws CometError `bad_channel` for a malformed pattern, `bad_options` for a callback that is not a function, `closed` after `disconnect()`
    */
   subscribe<T = unknown>(channel: string, callback: MessageCallback<T>): Subscription {
     if (!isValidChannel(channel) || isMeta(channel)) throw channelError('bad_channel', channel);
+    // Plain JavaScript's slip (no callback, or an options object): said now, not as a listener_failed per message.
+    if (typeof callback != 'function') throw badOption('a callback function', typeof callback);
     if (this.#state === 'closed') throw new CometError('closed', 'Client closed');
     const entry = this.#channels.get(channel) ?? this.#subscribe(channel, { callbacks: new Set() } as Channel);
     entry.callbacks.add(callback as MessageCallback<never>);

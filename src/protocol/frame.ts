@@ -16,7 +16,8 @@ function json<A, T>(convert: (value: A) => T, value: A): T {
   try {
     return convert(value);
   } catch (cause) {
-    throw new CometError('bad_message', 'Expected a JSON frame', { cause });
+    // The cause's text says which way it failed ("… is not valid JSON", "Converting circular structure …", "… a BigInt").
+    throw new CometError('bad_message', `Not JSON (${(cause as Error)?.message})`, { cause });
   }
 }
 

@@ -249,14 +249,26 @@ describe('client delivery', () => {
     expect(sent).toEqual(['0', '1', '2', '3', '4', '5']);
   });
 
+  it('refuses a subscribe callback that is not a function at once with bad_options, subscribing nothing', async () => {
+    const { client, errors, ws } = await connected();
+    const before = ws.sent.length;
+    const loose = client.subscribe.bind(client) as (channel: string, callback?: unknown) => unknown;
+    expect(() => loose('/a')).toThrow(expect.objectContaining({ name: 'CometError', code: 'bad_options', message: 'Expected a callback function but got undefined' }));
+    expect(() => loose('/a', { onMessage() {} })).toThrow('Expected a callback function but got object');
+    await new Promise((resolve) => setTimeout(resolve, 10)); // past the microtask that flushes requests
+    expect(ws.sent.length).toBe(before); // no /meta/subscribe went out
+    expect(errors).toEqual([]);
+  });
+
   it('refuses data JSON cannot carry with a bad_message CometError, offline and connected', async () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     const offline = new CometClient({ url: 'http://localhost/cometd', transports: [websocketTransport], platform: { window: undefined } });
     onTestFinished(() => offline.disconnect());
-    await expect(offline.publish('/a', cyclic)).rejects.toMatchObject({ name: 'CometError', code: 'bad_message' });
+    // The message says why, as JSON.stringify did: not a frame from the server.
+    await expect(offline.publish('/a', cyclic)).rejects.toMatchObject({ name: 'CometError', code: 'bad_message', message: expect.stringMatching(/^Not JSON \(Converting circular structure to JSON/) });
     const { client } = await connected();
-    await expect(client.publish('/a', { n: 1n })).rejects.toMatchObject({ name: 'CometError', code: 'bad_message' });
+    await expect(client.publish('/a', { n: 1n })).rejects.toMatchObject({ name: 'CometError', code: 'bad_message', message: 'Not JSON (Do not know how to serialize a BigInt)' });
     await expect(client.publish('/a', 'fine')).resolves.toBeUndefined();
   });
 

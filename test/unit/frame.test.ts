@@ -29,6 +29,7 @@ describe('parseFrame', () => {
 
   it('throws bad_message for a frame that is not JSON', () => {
     for (const bad of ['{', '[{"channel":"/a"}', '']) expect(codeOf(() => parse(bad))).toBe('bad_message');
+    expect(() => parse('<html>502</html>')).toThrow(/^Not JSON \(Unexpected token .* is not valid JSON\)$/); // JSON.parse's reason
   });
 
   it('leaves out each element that is not a message, reporting it as bad_message, and keeps the others', () => {
