@@ -1,4 +1,4 @@
-import type { Advice, Message } from '../protocol/message.js';
+import { HANDSHAKE, type Advice, type Message } from '../protocol/message.js';
 
 /** An argument as echoed in an error: a client's own input, so never more than 200 characters of it. */
 const arg = (value: unknown): string => (typeof value === 'string' ? value.slice(0, 200) : '');
@@ -41,11 +41,13 @@ export function failure(request: Pick<Message, 'channel' | 'id' | 'clientId'>, e
 }
 
 /**
- * The HTTP status for a response carrying `replies`: 503 when one says the server is full
- * (`maxSessions`), so that clients take it as the server being unavailable and retry with
- * backoff, rather than as a refused handshake; else 200.
+ * The HTTP status for a response carrying `replies`: 503 when a handshake was refused with
+ * 503 (the server is full, `maxSessions`), so that clients take it as the server being
+ * unavailable and retry with backoff, rather than as a refused handshake; else 200. Only a
+ * handshake's: an extension's 503 on another message must not fail the whole request.
  */
-export const httpStatus = (replies: readonly Message[]): number => (replies.some((r) => r.error?.startsWith('503:')) ? 503 : 200);
+export const httpStatus = (replies: readonly Message[]): number =>
+  replies.some((r) => r.channel === HANDSHAKE && r.error?.startsWith('503:')) ? 503 : 200;
 
 /** A `400`/`403`/`413` body: one failed reply naming `/meta/unknown`, as docs/wire.md specifies. */
 export const errorBatch = (error: string): Message[] => [failure({ channel: '/meta/unknown' }, error)];

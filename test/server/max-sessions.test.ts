@@ -46,6 +46,14 @@ describe('maxSessions', () => {
     ws.close();
   });
 
+  it("answers 200 for an extension's 503 on any other message: only a refused handshake fails the request", async () => {
+    const { url } = await start({ extensions: [{ incoming: (m) => void (m.channel === '/busy' && (m.error = '503::Busy')) }] });
+    const clientId = await handshake(url);
+    const res = await post(url, [{ channel: '/busy', clientId, data: 1, id: '1' }]);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject([{ id: '1', successful: false, error: '503::Busy' }]);
+  });
+
   it('leaves a cometkit client retrying with backoff while the server is full, and connected once a session ended', async () => {
     const { url } = await start({ maxSessions: 1 });
     const first = createClient({ url, transports: ['long-poll'], rememberTransport: false });
