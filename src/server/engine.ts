@@ -76,7 +76,7 @@ import {
 import { runExtensions, type Extension, type ExtensionContext } from './extensions.js';
 import { MemoryStore } from './memory-store.js';
 import { deepBase } from './pattern-index.js';
-import { MAX_REMEMBERED_ID, MAX_WILDCARD_DEPTH, type RelayedReply, type SessionInfo, type Store } from './store.js';
+import { BacklogLost, MAX_REMEMBERED_ID, MAX_WILDCARD_DEPTH, type RelayedReply, type SessionInfo, type Store } from './store.js';
 import type { Connection } from './connection.js';
 import { Link, type FlushLimits } from './link.js';
 import { clientFrameChars, fitsInFrame } from './frame-text.js';
@@ -659,7 +659,10 @@ export class Engine {
   }
 
   #flush(link: Link): Promise<void> {
-    return link.flush(this.#store, this.#limits, () => this.#links.get(link.clientId) === link).catch(() => {});
+    return link.flush(this.#store, this.#limits, () => this.#links.get(link.clientId) === link).catch((error: unknown) => {
+      // A gap the client would wait at for ever: end the session, as an overflow does (its connect gets 409).
+      if (error instanceof BacklogLost) return this.#remove(link.clientId, 'overflow').catch(() => {});
+    });
   }
 
   #schedule(clientId: string): void {

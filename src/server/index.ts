@@ -26,7 +26,7 @@ export { CometServer } from './server.js';
 export type { ServerOptions, AllowedOrigins } from './options.js';
 export { SERVER_DEFAULTS } from './options.js';
 export { RedisStore, type RedisStoreOptions } from './redis-store.js';
-export type { BacklogLimits } from './store.js';
+export { BacklogLost, type BacklogLimits } from './store.js';
 export {
   Engine,
   MemoryStore,

@@ -210,8 +210,10 @@ end
 return out`;
 
 /**
- * KEYS q · ARGV after seq, body-key prefix, body ttl → seq, body id, JSON, seq, body id, JSON, … of the
- * entries after that seq; an inline entry of the previous version comes with an empty body id.
+ * KEYS q, s · ARGV after seq, body-key prefix, body ttl → seq, body id, JSON, seq, body id, JSON, … of the
+ * entries after that seq; an inline entry of the previous version comes with an empty body id. An entry
+ * whose body is gone (Redis evicted it) is left out, but for an ack session the answer is nil instead:
+ * its client would wait for that seq for ever.
  */
 export const PENDING = `${BODY}
 local out = {}
@@ -221,7 +223,8 @@ for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf'))
   if id then
     local key = ARGV[2] .. id
     json = redis.call('HGET', key, 'j')
-    if json then redis.call('PEXPIRE', key, ARGV[3]) end
+    if json then redis.call('PEXPIRE', key, ARGV[3])
+    elseif redis.call('HGET', KEYS[2], 'ack') == '1' then return false end
   elseif colon then
     id, json = '', string.sub(m, colon + 1)
   end

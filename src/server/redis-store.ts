@@ -29,7 +29,7 @@ import { CometError } from '../errors.js';
 import type { Message } from '../protocol/message.js';
 import { keepText, messageText } from './frame-text.js';
 import * as lua from './redis-scripts.js';
-import { MAX_WILDCARD_DEPTH, RECENT_IDS, type BacklogEntry, type BacklogLimits, type RelayedReply, type SessionInfo, type Store } from './store.js';
+import { BacklogLost, MAX_WILDCARD_DEPTH, RECENT_IDS, type BacklogEntry, type BacklogLimits, type RelayedReply, type SessionInfo, type Store } from './store.js';
 
 /** Options of {@link RedisStore}; every field is optional. */
 export interface RedisStoreOptions {
@@ -164,7 +164,8 @@ export class RedisStore implements Store {
   }
 
   async pending(clientId: string, afterSeq: number): Promise<BacklogEntry[]> {
-    const flat = (await this.#run(lua.PENDING, [this.#key(clientId, 'q')], [afterSeq, this.#bodies, this.#bodyTtl])) as string[];
+    const flat = (await this.#run(lua.PENDING, [this.#key(clientId, 'q'), this.#key(clientId, 's')], [afterSeq, this.#bodies, this.#bodyTtl])) as string[] | null;
+    if (!flat) throw new BacklogLost(clientId);
     const entries: BacklogEntry[] = [];
     // An inline entry left by the previous version has no body id: its JSON keys the cache instead.
     for (let i = 0; i < flat.length; i += 3) entries.push({ seq: Number(flat[i]), message: this.#parse(flat[i + 1] || flat[i + 2]!, flat[i + 2]!) });

@@ -1,7 +1,18 @@
 import type { Message } from '../protocol/message.js';
 
 /**
- * Most segments before the `/**` of a deep wildcard (`/a/b/**` has 2). The engine
+ * Most segments before the `/**` of a deep wildcard (`/a/b/**
+ * What `Store.pending` rejects with when an ack session's backlog lost an entry (Redis evicted
+ * its body): its client keeps the server's order, so it would hold every later message waiting
+ * for that one. The engine ends the session instead, as when its backlog overflows.
+ */
+export class BacklogLost extends Error {
+  constructor(readonly clientId: string) {
+    super(`The backlog of ${clientId} lost a message`);
+  }
+}
+
+/**` has 2). The engine
  * refuses deeper ones, so a store looking subscribers up by pattern key needs at
  * most this many deep-wildcard keys per publish, however deep the channel:
  * without it a 1,024-character channel of 500 segments named 500 keys of ~500
@@ -63,7 +74,10 @@ export interface Store {
    * not one per recipient.
    */
   enqueue(clientIds: readonly string[], message: Message, limits: BacklogLimits): Promise<number[]>;
-  /** Backlog entries with seq > `afterSeq`, in seq order. */
+  /**
+   * Backlog entries with seq > `afterSeq`, in seq order. Rejects with `BacklogLost` when an ack
+   * session's backlog lost one (a shared store that evicted it): the engine then ends the session.
+   */
   pending(clientId: string, afterSeq: number): Promise<BacklogEntry[]>;
   /** Drop backlog entries with seq <= `seq` (never moves the ack backwards). */
   acknowledge(clientId: string, seq: number): Promise<void>;

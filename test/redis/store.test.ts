@@ -5,7 +5,7 @@
 // and keys that expire by themselves when no process sweeps.
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { createServer, RedisStore, type RedisStoreOptions } from '../../src/server/index.js';
+import { BacklogLost, createServer, Engine, RedisStore, type RedisStoreOptions } from '../../src/server/index.js';
 import { ENQUEUE_CHUNK } from '../../src/server/redis-store.js';
 import { MAX_WILDCARD_DEPTH } from '../../src/server/store.js';
 import { deepChannel, depthOf } from '../helpers/deep-channel.js';
@@ -125,6 +125,40 @@ describe('RedisStore', () => {
     expect(await bodies()).toHaveLength(2); // messages 2 and 3, held by 'plain'
     await s.destroySession('plain');
     expect(await bodies()).toEqual([]);
+  });
+
+  it('rejects pending() with BacklogLost when an ack backlog lost a body (evicted), and skips it without ack', async () => {
+    const s = fresh();
+    const prefix = `t${prefixes}:`;
+    await s.createSession('acked', { ack: true }, 0);
+    await s.createSession('plain', { ack: false }, 0);
+    for (const n of [1, 2, 3]) await s.enqueue(['acked', 'plain'], message(n), upTo(10));
+    // What `maxmemory-policy allkeys-lru` would do to the second message's body.
+    const members = await inspect.zrange(`${prefix}c:acked:q`, 0, -1);
+    await inspect.del(`${prefix}m:${members[1]!.slice(members[1]!.indexOf(':') + 1)}`);
+    await expect(s.pending('acked', 0)).rejects.toBeInstanceOf(BacklogLost);
+    await expect(s.pending('acked', 2)).resolves.toEqual([{ seq: 3, message: message(3) }]); // past the gap: nothing lost
+    expect((await s.pending('plain', 0)).map((e) => e.seq)).toEqual([1, 3]);
+  });
+
+  it('ends an ack session whose backlog lost a body, answering its connect 409 with handshake advice', async () => {
+    const s = fresh();
+    const prefix = `t${prefixes}:`;
+    const engine = new Engine({ store: s, timeout: 5_000 });
+    onTestFinished(() => engine.close());
+    const ended: string[] = [];
+    engine.on('disconnect', ({ reason }) => ended.push(reason));
+    const [hello] = await engine.handle([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], ext: { ack: 'seq' }, id: '1' }]);
+    const clientId = hello!.clientId!;
+    await engine.handle([{ channel: '/meta/subscribe', clientId, subscription: '/a', id: '2' }]);
+    await engine.handle([{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: '3' }]);
+    for (const n of [1, 2, 3]) await engine.publish('/a', n);
+    const members = await inspect.zrange(`${prefix}c:${clientId}:q`, 0, -1);
+    await inspect.del(`${prefix}m:${members[1]!.slice(members[1]!.indexOf(':') + 1)}`);
+    const replies = await engine.handle([{ channel: '/meta/connect', clientId, connectionType: 'long-polling', ext: { ack: 0 }, id: '4' }]);
+    expect(replies).toEqual([expect.objectContaining({ id: '4', successful: false, error: `409:${clientId}:Too far behind: messages were dropped`, advice: { reconnect: 'handshake' } })]);
+    await vi.waitFor(() => expect(ended).toEqual(['overflow'])); // once the store forgot the session
+    expect(await s.touch(clientId, 0)).toBeNull();
   });
 
   it("renews a delivery body's TTL whenever a backlog holding it is read", async () => {
