@@ -104,4 +104,25 @@ describe.each(fayeTransports)('Faye client over %s', (transport) => {
     await second.comet.publish('/restart', 'again');
     await vi.waitFor(() => expect(got).toHaveBeenCalledWith('again'));
   });
+
+  it('retries a handshake refused by a full server (maxSessions, HTTP 503) and gets in once a session ends', async () => {
+    const s = await startServer({ maxSessions: 1 });
+    servers.push(s);
+    const holder = fayeClient(s.url, transport).client;
+    await holder.subscribe('/full', () => {});
+    const { client, replies } = fayeClient(s.url, transport);
+    const got = vi.fn();
+    const subscribed = client.subscribe('/full', got);
+    await vi.waitFor(() => expect(s.comet.stats().sessions).toBe(1));
+    await new Promise((resolve) => setTimeout(resolve, 500)); // a few refused handshakes (retry: 0.2 s)
+    await holder.disconnect();
+    await subscribed;
+    await s.comet.publish('/full', 'in');
+    await vi.waitFor(() => expect(got).toHaveBeenCalledWith('in'));
+    // Faye reads the 503's body too: refusals with retry advice, which it follows, then the session.
+    const handshakes = replies.filter((r) => r.channel === '/meta/handshake');
+    expect(handshakes.length).toBeGreaterThan(1);
+    expect(handshakes.slice(0, -1)).toEqual(handshakes.slice(0, -1).map(() => expect.objectContaining({ successful: false, error: '503::At most 1 sessions: try again later', advice: expect.objectContaining({ reconnect: 'retry' }) })));
+    expect(handshakes.at(-1)).toMatchObject({ successful: true });
+  });
 });
