@@ -35,6 +35,11 @@ const positiveDelay: Rule = {
   expected: `a number of milliseconds above 0, at most ${MAX_DELAY}`,
   accepts: (value) => typeof value === 'number' && value > 0 && value <= MAX_DELAY,
 };
+/** Connection types drawn from `served`: an adapter offering any other would never answer it. */
+const typesOf = (served: readonly string[]): Rule => ({
+  expected: `a non-empty array of ${served.join(', ')}`,
+  accepts: (value) => Array.isArray(value) && value.length > 0 && value.every((type) => served.includes(type)),
+});
 const positiveInteger: Rule = {
   expected: 'a positive integer',
   accepts: (value) => Number.isSafeInteger(value) && (value as number) > 0,
@@ -83,10 +88,7 @@ const SERVER_RULES: { [K in keyof ServerOnly]-?: Rule } & { connectionTypes: Rul
   maxBodyBytes: positiveInteger,
   redis: { expected: 'a redis:// URL or RedisStore options', accepts: (value) => typeof value === 'string' || (isObject(value) && !Array.isArray(value)) },
   // The Node server has an entry point for these types only; any other name (say the client's 'long-poll') offers nothing.
-  connectionTypes: {
-    expected: `a non-empty array of ${CONNECTION_TYPES.join(', ')}`,
-    accepts: (value) => Array.isArray(value) && value.length > 0 && value.every((type) => (CONNECTION_TYPES as readonly unknown[]).includes(type)),
-  },
+  connectionTypes: typesOf(CONNECTION_TYPES),
 };
 
 /** Throw a `bad_options` CometError for the first option of the engine's that breaks its rule. */
@@ -112,12 +114,7 @@ export function checkMockOptions(options: object, connectionTypes: readonly stri
   const { store: _store, ...engine } = ENGINE_RULES;
   const url: Rule = { expected: 'an http(s):// URL', accepts: (value) => typeof value === 'string' && /^https?:\/\//.test(value) };
   const wsUrl: Rule = { expected: 'a ws(s):// URL', accepts: (value) => typeof value === 'string' && /^wss?:\/\//.test(value) };
-  // The types the mock has handlers for: any other name (say the client's 'long-poll') would be offered and never served.
-  const types: Rule = {
-    expected: `a non-empty array of ${connectionTypes.join(', ')}`,
-    accepts: (value) => Array.isArray(value) && value.length > 0 && value.every((type) => connectionTypes.includes(type)),
-  };
-  check(options, { ...engine, connectionTypes: types, url, wsUrl }, true);
+  check(options, { ...engine, connectionTypes: typesOf(connectionTypes), url, wsUrl }, true);
   const given = (options as { url?: unknown }).url;
   if (given === undefined) throw new CometError('bad_options', `Expected option url to be ${url.expected} but got undefined`);
 }

@@ -1,7 +1,15 @@
 import type { Message } from '../protocol/message.js';
 
 /**
- * Most segments before the `/**` of a deep wildcard (`/a/b/**
+ * Most segments before the `/**` of a deep wildcard (`/a/b/**` has 2). The engine
+ * refuses deeper ones, so a store looking subscribers up by pattern key needs at
+ * most this many deep-wildcard keys per publish, however deep the channel:
+ * without it a 1,024-character channel of 500 segments named 500 keys of ~500
+ * characters each, ~260 KB sent to Redis for one publish.
+ */
+export const MAX_WILDCARD_DEPTH = 64;
+
+/**
  * What `Store.pending` rejects with when an ack session's backlog lost an entry (Redis evicted
  * its body): its client keeps the server's order, so it would hold every later message waiting
  * for that one. The engine ends the session instead, as when its backlog overflows.
@@ -11,14 +19,6 @@ export class BacklogLost extends Error {
     super(`The backlog of ${clientId} lost a message`);
   }
 }
-
-/**` has 2). The engine
- * refuses deeper ones, so a store looking subscribers up by pattern key needs at
- * most this many deep-wildcard keys per publish, however deep the channel:
- * without it a 1,024-character channel of 500 segments named 500 keys of ~500
- * characters each, ~260 KB sent to Redis for one publish.
- */
-export const MAX_WILDCARD_DEPTH = 64;
 
 /** How many recent publish ids per client a store remembers, so a publish re-sent after a reconnect is not published twice. */
 export const RECENT_IDS = 32;

@@ -127,6 +127,9 @@ export interface MockServer {
   close(): Promise<void>;
 }
 
+/** The connection types the mock has handlers for (every SDK transport's; no JSONP). */
+const MOCK_TYPES = Object.values(CONNECTION_TYPES);
+
 /**
  * `name` if it is one of the SDK's transport names; else a `bad_options` CometError, which
  * for a Bayeux connectionType (`'long-polling'`) names the transport meant: a fault set on a
@@ -148,11 +151,11 @@ function transportName(name: unknown): TransportName {
  * Streams get no heartbeat and no byte limit, and iframe origins are not checked.
  */
 export function createMockServer(options: MockServerOptions): MockServer {
-  checkMockOptions(options, Object.values(CONNECTION_TYPES));
+  checkMockOptions(options, MOCK_TYPES);
   const { url: rawUrl, wsUrl: rawWsUrl, ...engineOptions } = options;
   const url = rawUrl.replace(/\/$/, '');
   const wsUrl = rawWsUrl ?? url.replace(/^http/, 'ws');
-  const core = new MockCore({ connectionTypes: Object.values(CONNECTION_TYPES), ...engineOptions });
+  const core = new MockCore({ connectionTypes: MOCK_TYPES, ...engineOptions });
   const hasSse = typeof (globalThis as { EventSource?: unknown }).EventSource === 'function';
   const handlers: Array<HttpHandler | WebSocketHandler> = [postHandler(core, url), streamHandler(core, url, hasSse)];
   if (hasSse) handlers.push(sseHandler(core, url));
