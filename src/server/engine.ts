@@ -515,14 +515,19 @@ export class Engine {
       if ((deepBase(pattern)?.length ?? 0) > MAX_WILDCARD_DEPTH) return [failure(message, bayeuxError.tooDeep(pattern, MAX_WILDCARD_DEPTH))];
     }
     const subscribing = message.channel === SUBSCRIBE;
+    const changed: string[] = [];
     for (const subscription of patterns) {
-      const changed = subscribing
+      const outcome = subscribing
         ? await this.#store.subscribe(clientId, subscription, this.#maxSubscriptions)
         : await this.#store.unsubscribe(clientId, subscription);
-      // The patterns before it in the same message stay (clients send one a message).
-      if (changed === 'full') return [failure(message, bayeuxError.tooManySubscriptions(subscription, this.#maxSubscriptions))];
-      if (changed) this.#emitter.emit(subscribing ? 'subscribe' : 'unsubscribe', { clientId, subscription });
+      if (outcome === 'full') {
+        // All or nothing: the reply fails the whole message, so its client holds none of these patterns.
+        for (const added of changed) await this.#store.unsubscribe(clientId, added);
+        return [failure(message, bayeuxError.tooManySubscriptions(subscription, this.#maxSubscriptions))];
+      }
+      if (outcome) changed.push(subscription);
     }
+    for (const subscription of changed) this.#emitter.emit(subscribing ? 'subscribe' : 'unsubscribe', { clientId, subscription });
     return [withId(message, { channel: message.channel, clientId, successful: true, subscription: raw! })];
   }
 

@@ -91,6 +91,25 @@ describe('Engine', () => {
     expect((await sub('/meta/subscribe', '/d'))[0]).toMatchObject({ successful: true });
   });
 
+  it('refuses a multi-pattern subscribe past maxSubscriptions as a whole: none of its patterns stays, and no subscribe event fires', async () => {
+    engine = new Engine({ maxSubscriptions: 3 });
+    const clientId = await handshake();
+    const events: string[] = [];
+    engine.on('subscribe', ({ subscription }) => events.push(subscription));
+    const sub = (subscription: string | string[]) => engine.handle([{ channel: '/meta/subscribe', clientId, subscription, id: '1' }]);
+    expect((await sub('/a'))[0]).toMatchObject({ successful: true });
+    expect((await sub(['/a', '/b', '/c', '/d']))[0]).toMatchObject({ successful: false, error: '403:/d:At most 3 subscriptions per client' });
+    expect(events).toEqual(['/a']);
+    // '/b' and '/c' were taken back, so two fit; '/a' was held before and stays.
+    expect((await sub(['/b', '/c']))[0]).toMatchObject({ successful: true });
+    expect(events).toEqual(['/a', '/b', '/c']);
+    await engine.publish('/a', 1);
+    await engine.publish('/d', 2);
+    const [connect, ...deliveries] = await engine.handle([{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: '2' }]);
+    expect(connect).toMatchObject({ successful: true });
+    expect(deliveries.map((m) => m.data)).toEqual([1]);
+  });
+
   it(`refuses a subscribe or unsubscribe of more than MAX_PATTERNS (${MAX_PATTERNS}) patterns, and takes that many`, async () => {
     engine = new Engine();
     const clientId = await handshake();
