@@ -19,7 +19,7 @@ export const bayeuxError = {
   overflow: (clientId: string) => `409:${clientId}:Too far behind: messages were dropped`,
   noStream: (type: string) => `410:${arg(type)}:No stream of that type is open for this client`,
   tooLarge: (channel: string) => `413:${arg(channel)}:Message too large to deliver`,
-  full: (most: number) => `503::At most ${most} sessions: try again later`,
+  full: (most: number) => `503::At most ${most} session${most === 1 ? '' : 's'}: try again later`,
   tooManySubscriptions: (pattern: string, most: number) => `403:${arg(pattern)}:At most ${most} subscriptions per client`,
   invalidChannel: (channel: unknown) => `405:${arg(channel)}:Invalid channel`,
   tooDeep: (pattern: string, most: number) => `405:${arg(pattern)}:A /** wildcard may follow at most ${most} segments`,

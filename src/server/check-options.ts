@@ -45,6 +45,12 @@ const positiveInteger: Rule = {
   accepts: (value) => Number.isSafeInteger(value) && (value as number) > 0,
 };
 
+/** At least the smallest frame limit a client may announce (`maxMessageChars`). */
+const atLeastMessageChars: Rule = {
+  expected: `an integer of at least ${MIN_MESSAGE_CHARS}`,
+  accepts: (value) => Number.isSafeInteger(value) && (value as number) >= MIN_MESSAGE_CHARS,
+};
+
 const ENGINE_RULES: { [K in keyof EngineOptions]-?: Rule } = {
   timeout: delay,
   interval: delay,
@@ -53,10 +59,7 @@ const ENGINE_RULES: { [K in keyof EngineOptions]-?: Rule } = {
   maxSubscriptions: positiveInteger,
   maxSessions: positiveInteger,
   // A frame must carry the notice of a message left out as too long, which repeats its channel (docs/wire.md).
-  maxFrameChars: {
-    expected: `an integer of at least ${MIN_MESSAGE_CHARS}`,
-    accepts: (value) => Number.isSafeInteger(value) && (value as number) >= MIN_MESSAGE_CHARS,
-  },
+  maxFrameChars: atLeastMessageChars,
   sessionTimeout: positiveDelay,
   extensions: { expected: 'an array of extension objects', accepts: (value) => Array.isArray(value) && value.every(isObject) },
   store: { expected: 'a Store object', accepts: isObject },
@@ -85,7 +88,8 @@ const SERVER_RULES: { [K in keyof ServerOnly]-?: Rule } & { connectionTypes: Rul
     accepts: (value) => typeof value === 'number' && value >= 100 && value <= MAX_DELAY,
   },
   streamLimit: positiveInteger,
-  maxBodyBytes: positiveInteger,
+  // Less would refuse frames a client within its smallest `maxMessageChars` may send (a few bytes refused every POST).
+  maxBodyBytes: atLeastMessageChars,
   redis: { expected: 'a redis:// URL or RedisStore options', accepts: (value) => typeof value === 'string' || (isObject(value) && !Array.isArray(value)) },
   // The Node server has an entry point for these types only; any other name (say the client's 'long-poll') offers nothing.
   connectionTypes: typesOf(CONNECTION_TYPES),

@@ -38,7 +38,7 @@ export interface ServerOptions extends EngineOptions {
   /**
    * Largest request body (or JSONP `message` parameter, or WebSocket frame) in bytes; more is answered `413`.
    * The default has room for any frame a cometkit client sends with its own default
-   * limit (`maxMessageChars`: 1 MiB of characters, up to 3 bytes each in UTF-8).
+   * limit (`maxMessageChars`: 1 MiB of characters, up to 3 bytes each in UTF-8). At least 2048.
    * @default 4194304 (4 MiB)
    */
   maxBodyBytes?: number;

@@ -169,7 +169,7 @@ describe('the reference server under hostile input', () => {
   });
 
   it('closes a WebSocket that sends a frame over maxBodyBytes with 1009 and serves the next one', async () => {
-    const { url, comet } = await start({ maxBodyBytes: 1024 });
+    const { url, comet } = await start({ maxBodyBytes: 2048 });
     const socket = await openSocket(url);
     socket.ws.send(JSON.stringify([{ channel: '/x', data: 'x'.repeat(4096) }]));
     await expect(socket.closed).resolves.toEqual({ code: 1009 });

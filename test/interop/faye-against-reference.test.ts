@@ -122,7 +122,7 @@ describe.each(fayeTransports)('Faye client over %s', (transport) => {
     // Faye reads the 503's body too: refusals with retry advice, which it follows, then the session.
     const handshakes = replies.filter((r) => r.channel === '/meta/handshake');
     expect(handshakes.length).toBeGreaterThan(1);
-    expect(handshakes.slice(0, -1)).toEqual(handshakes.slice(0, -1).map(() => expect.objectContaining({ successful: false, error: '503::At most 1 sessions: try again later', advice: expect.objectContaining({ reconnect: 'retry' }) })));
+    expect(handshakes.slice(0, -1)).toEqual(handshakes.slice(0, -1).map(() => expect.objectContaining({ successful: false, error: '503::At most 1 session: try again later', advice: expect.objectContaining({ reconnect: 'retry' }) })));
     expect(handshakes.at(-1)).toMatchObject({ successful: true });
   });
 });

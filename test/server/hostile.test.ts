@@ -67,7 +67,7 @@ describe('hostile input', () => {
   });
 
   it('answers a body over maxBodyBytes with 413', async () => {
-    const { url } = await start({ maxBodyBytes: 1024 });
+    const { url } = await start({ maxBodyBytes: 2048 });
     const huge = JSON.stringify([{ channel: '/meta/handshake', data: 'x'.repeat(4096) }]);
     const res = await post(url, huge);
     expect(res.status).toBe(413);

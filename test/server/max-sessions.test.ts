@@ -35,14 +35,14 @@ describe('maxSessions', () => {
     await handshake(url);
     const refused = await post(url, [{ ...HELLO, id: '1' }]);
     expect(refused.status).toBe(503);
-    expect(refused.body).toMatchObject([{ successful: false, error: '503::At most 1 sessions: try again later', advice: { reconnect: 'retry' } }]);
+    expect(refused.body).toMatchObject([{ successful: false, error: '503::At most 1 session: try again later', advice: { reconnect: 'retry' } }]);
     const jsonp = await fetch(`${url}?message=${encodeURIComponent(JSON.stringify([{ ...HELLO, id: '2' }]))}&jsonp=cb`);
     expect(jsonp.status).toBe(503); // a browser fires the script's onerror: the client retries
     const ws = new WebSocket(`ws://127.0.0.1:${port}/cometd`);
     const frame = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
     await new Promise((resolve) => ws.once('open', resolve));
     ws.send(JSON.stringify([{ ...HELLO, id: '3' }]));
-    expect(JSON.parse(await frame)).toMatchObject([{ id: '3', successful: false, error: '503::At most 1 sessions: try again later' }]);
+    expect(JSON.parse(await frame)).toMatchObject([{ id: '3', successful: false, error: '503::At most 1 session: try again later' }]);
     ws.close();
   });
 
@@ -81,7 +81,7 @@ describe('maxSessions', () => {
       expect((await hello()).status).toBe(200);
       const refused = await hello();
       expect(refused.status).toBe(503);
-      expect(await refused.json()).toMatchObject([{ successful: false, error: '503::At most 1 sessions: try again later' }]);
+      expect(await refused.json()).toMatchObject([{ successful: false, error: '503::At most 1 session: try again later' }]);
     } finally {
       msw.close();
       await mock.close();

@@ -39,6 +39,7 @@ describe('server options', () => {
     ['streamLimit', '-1', -1],
     ['maxBodyBytes', '0', 0],
     ['maxBodyBytes', '"1mb"', '1mb'],
+    ['maxBodyBytes', '1', 1], // every POST would be refused
     ['maxFrameChars', '0', 0],
     ['maxFrameChars', '10', 10], // no frame could carry a delivery, nor the notice of one left out
     ['path', '5', 5],
@@ -92,7 +93,7 @@ describe('server options', () => {
     ['no options', {}],
     ['undefined values', { heartbeat: undefined, path: undefined, timeout: undefined }],
     ['held connects answered at once', { timeout: 0, interval: 0 }],
-    ['the smallest counts', { backlog: 1, backlogChars: 1, maxSubscriptions: 1, maxSessions: 1, streamLimit: 1, maxBodyBytes: 1, maxFrameChars: 2048 }],
+    ['the smallest counts', { backlog: 1, backlogChars: 1, maxSubscriptions: 1, maxSessions: 1, streamLimit: 1, maxBodyBytes: 2048, maxFrameChars: 2048 }],
     ['short timers', { heartbeat: 100, sessionTimeout: 200, timeout: 5 }],
     ['the root path', { path: '/' }],
     ['any origin', { allowedOrigins: '*' }],

@@ -237,7 +237,7 @@ describe('WebSocket control frames and closing', () => {
   });
 
   it('fails the connection with 1009 on a message over maxBodyBytes, before its payload arrives', async () => {
-    const { port } = await start({ maxBodyBytes: 1_000 });
+    const { port } = await start({ maxBodyBytes: 2_048 });
     const raw = await open(port);
     raw.send(clientFrame(OPCODE.text, 'x'.repeat(5_000)).subarray(0, 8));
     await raw.ended;
