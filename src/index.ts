@@ -13,7 +13,7 @@ export interface ClientOptions extends Omit<CoreOptions, 'transports'> {
    * Transports to allow, most preferred first: names, or transport objects.
    * @default ['websocket', 'sse', 'long-poll', 'iframe']
    */
-  transports?: ReadonlyArray<TransportName | TransportFactory>;
+  transports?: ReadonlyArray<TransportName | TransportFactory> | undefined;
 }
 
 const BUILT_IN: Record<TransportName, TransportFactory> = {

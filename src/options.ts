@@ -17,27 +17,27 @@ export interface CoreOptions {
   /** How long (ms) a transport may take to connect before the next one is started
    * in parallel (staggered race, as in Happy Eyeballs). By default it follows the
    * network: 6 × the handshake's round trip, at least 400 and at most 1000. */
-  fallbackDelay?: number;
+  fallbackDelay?: number | undefined;
   /** A transport that has not completed a `/meta/connect` round trip within this
    * time is abandoned, even if it opened. Also the grace added to a held connect. @default 8000 */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
   /** Reconnect backoff: exponential with full jitter. */
-  reconnect?: Partial<BackoffOptions>;
+  reconnect?: { [K in keyof BackoffOptions]?: BackoffOptions[K] | undefined } | undefined;
   /** Message hooks, e.g. {@link authTokenExtension}. @default [] */
-  extensions?: readonly Extension[];
+  extensions?: readonly Extension[] | undefined;
   /** Extra headers on HTTP requests (not possible on WebSocket or EventSource). @default {} */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
   /** Frames and outgoing messages longer than this many characters are refused; at least 2048. @default 1048576 */
-  maxMessageChars?: number;
+  maxMessageChars?: number | undefined;
   /** A stream (SSE, iframe) is reopened after this many characters, bounding memory. @default 524288 */
-  streamCharLimit?: number;
+  streamCharLimit?: number | undefined;
   /** After connecting on a transport other than the most preferred one, try the
    * better ones again in the background after this delay (0 = never). @default 15000 */
-  upgradeDelay?: number;
+  upgradeDelay?: number | undefined;
   /** Remember per endpoint, in `localStorage`, which transport worked last. @default true */
-  rememberTransport?: boolean;
+  rememberTransport?: boolean | undefined;
   /** Host objects to use instead of the globals (Node, tests, fake timers). */
-  platform?: Partial<Platform>;
+  platform?: Partial<Platform> | undefined;
 }
 
 /** {@link CoreOptions} with every default filled in. */

@@ -38,12 +38,12 @@ export interface EngineOptions {
    * Milliseconds a `/meta/connect` is held open (advice `timeout`).
    * @default 30000
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * Milliseconds a client waits between a connect reply and its next connect (advice `interval`).
    * @default 0
    */
-  interval?: number;
+  interval?: number | undefined;
   /**
    * Most unacknowledged messages kept per ack client; one more ends the session
    * (the client re-handshakes) rather than silently opening a gap. It bounds how
@@ -51,7 +51,7 @@ export interface EngineOptions {
    * trim the backlog as the client keeps up.
    * @default 10000
    */
-  backlog?: number;
+  backlog?: number | undefined;
   /**
    * Most characters of JSON kept per client's backlog (each message counted as the
    * text it is written as, without `ext.seq`), whatever their number: with `backlog`
@@ -60,13 +60,13 @@ export interface EngineOptions {
    * oldest messages; a backlog with nothing in it takes any message that fits in a frame.
    * @default 8388608 (8 MiB)
    */
-  backlogChars?: number;
+  backlogChars?: number | undefined;
   /**
    * Most subscriptions (channels and patterns) one client may hold; one more is refused
    * (`403`). Without it one session could subscribe to millions (1.4 M patterns held 369 MB).
    * @default 10000
    */
-  maxSubscriptions?: number;
+  maxSubscriptions?: number | undefined;
   /**
    * Most sessions this process holds at once; past it a handshake is refused with
    * `503` (on HTTP the response's status too, so clients retry with backoff), until
@@ -76,7 +76,7 @@ export interface EngineOptions {
    * handshakes per address in front of the server as well.
    * @default 100000
    */
-  maxSessions?: number;
+  maxSessions?: number | undefined;
   /**
    * Most characters of JSON the server writes in one frame (a long-poll response,
    * a WebSocket frame, a stream event); deliveries beyond it follow in the next
@@ -85,26 +85,26 @@ export interface EngineOptions {
    * default), or a client that fell behind is sent a frame it refuses. At least 2048.
    * @default 1047552 (1 MiB less 1 KiB)
    */
-  maxFrameChars?: number;
+  maxFrameChars?: number | undefined;
   /**
    * Milliseconds after its last sign of life (a message, a held connect, an open
    * stream or socket) before a client is removed and its subscriptions freed.
    * @default 60000
    */
-  sessionTimeout?: number;
+  sessionTimeout?: number | undefined;
   /** Faye-style extensions, run in order. @default [] */
-  extensions?: readonly Extension[];
+  extensions?: readonly Extension[] | undefined;
   /** Shared state. @default new MemoryStore() */
-  store?: Store;
+  store?: Store | undefined;
   /**
    * Makes clientIds; must be unguessable.
    * @default 128 random bits from `crypto.getRandomValues`, as base-36 text
    */
-  randomId?: () => string;
+  randomId?: (() => string) | undefined;
   /** @default `Date.now` and the global timers, unref'd where the runtime supports it */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /** @default CONNECTION_TYPES */
-  connectionTypes?: readonly string[];
+  connectionTypes?: readonly string[] | undefined;
 }
 
 /** Events the engine (and so the server) emits, one payload object each. */

@@ -16,7 +16,7 @@ export interface ServerOptions extends EngineOptions {
    * to `<path>/<clientId>`, WebSockets upgrade on it.
    * @default '/cometd'
    */
-  path?: string;
+  path?: string | undefined;
   /**
    * Cross-origin pages allowed to use the server (CORS, EventSource, the WebSocket
    * upgrade's `Origin`, the iframe stream's `origin` parameter, a JSONP script's
@@ -24,24 +24,24 @@ export interface ServerOptions extends EngineOptions {
    * `Host` and a request with no `Origin` (not from a browser) are always allowed.
    * @default [] (same origin only)
    */
-  allowedOrigins?: AllowedOrigins;
+  allowedOrigins?: AllowedOrigins | undefined;
   /**
    * Milliseconds between heartbeats (an empty batch) on an idle EventSource or iframe stream.
    * @default 25000
    */
-  heartbeat?: number;
+  heartbeat?: number | undefined;
   /**
    * Bytes after which an EventSource or iframe stream is ended so the client reopens it.
    * @default 1048576 (1 MiB)
    */
-  streamLimit?: number;
+  streamLimit?: number | undefined;
   /**
    * Largest request body (or JSONP `message` parameter, or WebSocket frame) in bytes; more is answered `413`.
    * The default has room for any frame a cometkit client sends with its own default
    * limit (`maxMessageChars`: 1 MiB of characters, up to 3 bytes each in UTF-8). At least 2048.
    * @default 4194304 (4 MiB)
    */
-  maxBodyBytes?: number;
+  maxBodyBytes?: number | undefined;
   /**
    * Share sessions, subscriptions, backlogs and publishes with every other server
    * process using the same Redis (needs the `ioredis` package): a URL such as
@@ -49,7 +49,7 @@ export interface ServerOptions extends EngineOptions {
    * See docs/scaling.md for running N processes behind a load balancer.
    * @default undefined (state in this process's memory)
    */
-  redis?: string | RedisStoreOptions;
+  redis?: string | RedisStoreOptions | undefined;
 }
 
 /** Server options with every default filled in (the engine fills its own). */

@@ -34,15 +34,15 @@ import { BacklogLost, MAX_WILDCARD_DEPTH, RECENT_IDS, type BacklogEntry, type Ba
 /** Options of {@link RedisStore}; every field is optional. */
 export interface RedisStoreOptions {
   /** @default 'redis://127.0.0.1:6379' */
-  url?: string;
+  url?: string | undefined;
   /** Extra ioredis `RedisOptions` (TLS, password, db, retryStrategy ...), merged over the URL's. */
-  connection?: Record<string, unknown>;
+  connection?: Record<string, unknown> | undefined;
   /**
    * Prefix of every key and of the pub/sub channels; give each cometkit cluster
    * sharing one Redis its own.
    * @default 'cometkit:'
    */
-  prefix?: string;
+  prefix?: string | undefined;
   /**
    * Milliseconds a session's keys outlive its last sign of life (a delivery's body: twice
    * that). Keep it above the server's `sessionTimeout` + `timeout` (`createServer` uses
@@ -51,7 +51,7 @@ export interface RedisStoreOptions {
    * reconnects; the TTL only catches sessions abandoned while no process runs.
    * @default 120000
    */
-  ttl?: number;
+  ttl?: number | undefined;
 }
 
 /**

@@ -36,12 +36,12 @@ export interface MockServerOptions extends Omit<EngineOptions, 'store'> {
    * load, which msw cannot intercept.
    * @default ['websocket', 'eventsource', 'long-polling', 'iframe-streaming']
    */
-  connectionTypes?: readonly string[];
+  connectionTypes?: readonly string[] | undefined;
   /**
    * The WebSocket URL clients open.
    * @default `url` with `http` → `ws` (`https` → `wss`)
    */
-  wsUrl?: string;
+  wsUrl?: string | undefined;
 }
 
 /**
