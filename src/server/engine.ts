@@ -289,11 +289,13 @@ export class Engine {
 
   /**
    * Publish from the server to every subscriber of `channel`. Rejects with a
-   * CometError: `bad_channel`, `bad_message` (data JSON cannot carry: a cycle, a
+   * CometError: `closed` after `close()`, `bad_channel`, `bad_message` (data JSON cannot carry: a cycle, a
    * BigInt, a function; `undefined` goes as `null`), `too_large`, or `publish_failed` when the store
    * failed (Redis unreachable: `cause` says why).
    */
   async publish(channel: string, data: unknown): Promise<void> {
+    // After close() nobody is subscribed here any more: succeeding would lose the message without a word.
+    if (this.#closed) throw new CometError('closed', `Server closed: nothing was published on ${JSON.stringify(channel)}`);
     if (!isValidChannel(channel) || isWildcard(channel) || isMeta(channel) || isService(channel)) {
       throw new CometError('bad_channel', `Expected a concrete broadcast channel but got ${JSON.stringify(channel)}`);
     }

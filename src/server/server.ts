@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { CometError } from '../errors.js';
 import { answerPreflight } from './cors.js';
 import { Engine } from './engine.js';
 import { ENGINE_DEFAULTS, type ServerEvents, type ServerStats } from './engine-options.js';
@@ -87,6 +88,11 @@ export class CometServer {
    * request goes to the listeners `server` already had (or `404` if none).
    */
   attach(server: HttpServer): void {
+    // Plain JavaScript's slips, said here: a port or nothing would fail as "server.listeners is not a function",
+    // and an Express app (an emitter too, without address()) would take the listeners and never be called.
+    if (typeof server?.on !== 'function' || typeof server.listeners !== 'function' || typeof server.address !== 'function') {
+      throw new CometError('bad_options', `Expected an http.Server or https.Server (http.createServer(app) for an Express app) but got ${typeof server === 'function' ? 'a function' : server && typeof server === 'object' ? 'another object' : String(server)}`);
+    }
     const previous = server.listeners('request') as RequestListener[];
     server.removeAllListeners('request');
     const onRequest: RequestListener = (req, res) => {
@@ -120,7 +126,7 @@ export class CometServer {
 
   /**
    * Publish `data` on `channel` to every subscriber. Resolves once it is queued for
-   * each; rejects with a CometError: `bad_channel`, `too_large`, `bad_message` (data JSON cannot carry), or `publish_failed`
+   * each; rejects with a CometError: `closed` after `close()`, `bad_channel`, `too_large`, `bad_message` (data JSON cannot carry), or `publish_failed`
    * (the store failed, e.g. Redis unreachable; see `cause`).
    */
   publish(channel: string, data: unknown): Promise<void> {

@@ -32,6 +32,12 @@ describe('close()', () => {
     expect((await post(url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }])).status).toBe(503);
   });
 
+  it('refuses a publish after close() as closed, where it would have reached no one', async () => {
+    const { comet } = await start();
+    await comet.close();
+    await expect(comet.publish('/a', 1)).rejects.toMatchObject({ name: 'CometError', code: 'closed', message: 'Server closed: nothing was published on "/a"' });
+  });
+
   it('lets the process exit once the HTTP server is closed too', async () => {
     const script = fileURLToPath(new URL('./fixtures/close-child.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', fileURLToPath(new URL('./fixtures/register-ts.mjs', import.meta.url)), script], { stdio: ['ignore', 'pipe', 'pipe'] });

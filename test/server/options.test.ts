@@ -107,6 +107,18 @@ describe('server options', () => {
     expect(comet.options.heartbeat).toBeGreaterThan(0);
   });
 
+  it('refuses to attach to what is no HTTP server: nothing, a port, an Express-like app', () => {
+    const comet = createServer();
+    created.push(comet);
+    const expressLike = Object.assign(() => {}, { on() {}, listeners: () => [], listen() {} });
+    const attach = (server: unknown) => () => comet.attach(server as Parameters<CometServer['attach']>[0]);
+    const expected = (got: string) => expect.objectContaining({ code: 'bad_options', message: `Expected an http.Server or https.Server (http.createServer(app) for an Express app) but got ${got}` });
+    expect(attach(undefined)).toThrow(expected('undefined'));
+    expect(attach(8080)).toThrow(expected('8080'));
+    expect(attach(expressLike)).toThrow(expected('a function'));
+    expect(attach({ on() {} })).toThrow(expected('another object'));
+  });
+
   it('drops a trailing slash from path', () => {
     const comet = createServer({ path: '/cometd/' });
     created.push(comet);
