@@ -29,7 +29,9 @@ export default [
     output: { file: 'dist/cometkit.min.js', format: 'iife', name: 'cometkit', sourcemap: false, strict: false },
     plugins: [
       typescript({ tsconfig: './tsconfig.build.json', declaration: false, outDir: 'dist' }),
-      terser({ ecma: 2022, compress: { passes: 3, unsafe_arrows: true, unsafe: true, unsafe_comps: true }, mangle: {
+      // No `unsafe`: it turns templates into `+` concatenations and String(x) into x + '' (valueOf before toString),
+      // and the bundle is 2 bytes smaller without it anyway.
+      terser({ ecma: 2022, compress: { passes: 3, unsafe_arrows: true, unsafe_comps: true }, mangle: {
           // Properties of internal objects only (links, race, memory, HTTP link,
           // pending requests, the connect() waiter, a stream's events); public API and wire names are never on this list.
           properties: { builtins: true, regex: /^(connectSoon|worked|died|isDemoted|callbacks|confirmed|begin|stop|feed|fail|post|live|link|connected|failed|request|errorCode|promise|end|chunk)$/ },
