@@ -8,9 +8,7 @@
 const CHANNEL = /^(\/([\w!~()$@'+,;=.:-]+|\*\*?$))+$/;
 
 /** True when `name` is an absolute channel name with non-empty segments. */
-export function isValidChannel(name: unknown): name is string {
-  return typeof name === 'string' && name.length <= 1024 && CHANNEL.test(name);
-}
+export const isValidChannel = (name: unknown): name is string => typeof name === 'string' && name.length <= 1024 && CHANNEL.test(name);
 
 /** True for a (valid) pattern that ends in `*` or `**`. */
 export const isWildcard = (name: string): boolean => name.endsWith('*');
