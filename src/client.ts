@@ -307,16 +307,10 @@ export class CometClient {
     this.#waiter?.resolve();
     this.#waiter = null;
     this.#flush();
-    this.#planUpgrade(link);
-  }
-
-  /**
-   * Started on a lesser transport (the better one hung, or memory said so)?
-   * Try the better ones again in the background and switch without a gap. Only
-   * with the ack extension: it makes the server redeliver whatever was in
-   * flight on the old transport, so the switch cannot lose a message.
-   */
-  #planUpgrade(link: Link): void {
+    // Started on a lesser transport (the better one hung, or memory said so)?
+    // Try the better ones again in the background and switch without a gap. Only
+    // with the ack extension: it makes the server redeliver whatever was in
+    // flight on the old transport, so the switch cannot lose a message.
     if (!this.#ack || !this.#o.upgradeDelay) return;
     const target = orderTransports(this.#o.transports, this.#serverTypes, this.#platform, { ...this.#memory, last: undefined })[0];
     if (!target || target.name === link.name) return;
