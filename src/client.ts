@@ -682,8 +682,7 @@ export class CometClient {
   }
 
   /** Pass a message through every extension's hook for its direction; null when one drops it. */
-  #ext(message: Message, hook: keyof Extension = 'outgoing'): Message | null {
-    let m: Message | null = message;
+  #ext(m: Message | null, hook: keyof Extension = 'outgoing'): Message | null {
     for (const ext of this.#o.extensions) {
       try {
         if (m && ext[hook]) m = ext[hook](m);
