@@ -109,6 +109,19 @@ export class CometClient {
     this.#o = resolveOptions(options);
   }
 
+  /** Pass a message through every extension's hook for its direction; null when one drops it. */
+  #ext(m: Message | null, hook: keyof Extension = 'outgoing'): Message | null {
+    for (const ext of this.#o.extensions) {
+      try {
+        if (m && ext[hook]) m = ext[hook](m);
+      } catch (error) {
+        // The app's code, as a listener is: reported, and skipped (the message goes on as it was).
+        this.#threw(error);
+      }
+    }
+    return m;
+  }
+
   /** Current state; every change is a `state` event. */
   get state(): ClientState {
     return this.#state;
@@ -679,19 +692,6 @@ export class CometClient {
       }
     });
     if (batch.length) link.send(batch);
-  }
-
-  /** Pass a message through every extension's hook for its direction; null when one drops it. */
-  #ext(m: Message | null, hook: keyof Extension = 'outgoing'): Message | null {
-    for (const ext of this.#o.extensions) {
-      try {
-        if (m && ext[hook]) m = ext[hook](m);
-      } catch (error) {
-        // The app's code, as a listener is: reported, and skipped (the message goes on as it was).
-        this.#threw(error);
-      }
-    }
-    return m;
   }
 
   // ---- plumbing ---------------------------------------------------------
