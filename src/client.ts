@@ -109,6 +109,21 @@ export class CometClient {
     this.#o = resolveOptions(options);
   }
 
+  /** Close every link and race; the session (clientId, pending requests) stays. */
+  #drop(): void {
+    this.#handshaking?.close(); // a handshake the server never answers must not outlive the client
+    const previous = this.transport;
+    this.#race?.close();
+    this.#race = null;
+    this.#active?.close();
+    this.#active = null;
+    this.#upgrade?.close();
+    this.#upgrade = null;
+    this.#timers.forEach((t) => this.#platform.clearTimeout(t));
+    this.#timers.clear();
+    if (previous) this.#events.emit('transport', { transport: null, previous });
+  }
+
   /** Pass a message through every extension's hook for its direction; null when one drops it. */
   #ext(m: Message | null, hook: keyof Extension = 'outgoing'): Message | null {
     for (const ext of this.#o.extensions) {
@@ -360,21 +375,6 @@ export class CometClient {
     if (!this.#clientId) return; // one is already under way
     this.#clientId = null;
     this.#retry(error);
-  }
-
-  /** Close every link and race; the session (clientId, pending requests) stays. */
-  #drop(): void {
-    this.#handshaking?.close(); // a handshake the server never answers must not outlive the client
-    const previous = this.transport;
-    this.#race?.close();
-    this.#race = null;
-    this.#active?.close();
-    this.#active = null;
-    this.#upgrade?.close();
-    this.#upgrade = null;
-    this.#timers.forEach((t) => this.#platform.clearTimeout(t));
-    this.#timers.clear();
-    if (previous) this.#events.emit('transport', { transport: null, previous });
   }
 
   /** Close for good: with `error`, the client failed (emitted as `error`); without, it was asked to. */
