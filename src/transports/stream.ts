@@ -55,8 +55,7 @@ export function streamTransport(
           let stop: (() => void) | undefined;
           let gen = 0;
           const release = () => {
-            stop?.();
-            stop = undefined;
+            stop = void stop?.();
           };
           const go = () => {
             release();
