@@ -89,7 +89,6 @@ export class CometClient {
   #lastSeq = 0;
   #held = new Map<number, Message>();
   #acked = 0;
-  #handshaking: { close(): void } | undefined;
   #active: Link | null = null;
   #race: Race<Link> | null = null;
   #upgrade: Link | null = null;
@@ -103,6 +102,7 @@ export class CometClient {
   #timers = new Set<unknown>();
   #waiter: Waiter | null = null;
   #unlisten = () => {};
+  #handshaking: { close(): void } | undefined;
   readonly stats: ClientStats = { delivered: 0, duplicates: 0 };
 
   constructor(options: CoreOptions) {
