@@ -87,6 +87,8 @@ export class CometClient {
   #leaving = false;
   #flushing = false;
   #lastSeq = 0;
+  /** When the session's handshake succeeded (platform clock). */
+  #born = 0;
   #held = new Map<number, Message>();
   #acked = 0;
   #active: Link | null = null;
@@ -290,6 +292,7 @@ export class CometClient {
       return this.#teardown(failed('handshake_failed', reply ?? { channel: HANDSHAKE, error: 'no reply' }));
     }
     this.#clientId = reply.clientId;
+    this.#born = this.#platform.now();
     this.#serverTypes = Array.isArray(reply.supportedConnectionTypes) ? reply.supportedConnectionTypes : undefined;
     this.#advice = { ...reply.advice };
     this.#ack = reply.ext?.ack === 'seq';
@@ -373,6 +376,9 @@ export class CometClient {
    */
   #rehandshake(error?: CometError): void {
     if (!this.#clientId) return; // one is already under way
+    // A session that lived SOON (10 s) was lost (a restart, an outage past sessionTimeout), not refused:
+    // the server answered, so ask it again at once rather than after the backoff the outage built up.
+    if (this.#platform.now() - this.#born >= SOON) this.#attempt = 0;
     this.#clientId = null;
     this.#retry(error);
   }

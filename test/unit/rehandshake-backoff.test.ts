@@ -4,7 +4,9 @@
  * cookie) answers each first connect with 402 and `reconnect: 'handshake'`.
  * The client handshook again at once, every time: ~150 handshakes a second,
  * for ever. Now a new session is a retry like any other, with the reconnect
- * backoff, which a link that has held for 10 s resets.
+ * backoff, which a link that has held for 10 s resets. A session that had lived
+ * 10 s when it was forgotten (a server restart) is asked for again at once, whatever
+ * backoff the outage before it built up.
  */
 import { afterEach, expect, it, vi } from 'vitest';
 import { CometClient, type CometError, type CoreOptions } from '../../src/index.js';
@@ -45,8 +47,8 @@ function manualTimers() {
 let client: CometClient | undefined;
 afterEach(() => client?.disconnect());
 
-/** How the stub answers a connect: 402 with handshake advice, at once, or held until the client gives it up. */
-type Answer = 'forget' | 'answer' | 'hold';
+/** How the stub answers a connect: 402 with handshake advice, at once, held until the client gives it up, or not at all (the server is down). */
+type Answer = 'forget' | 'answer' | 'hold' | 'down';
 
 /** A long-poll server stub: handshakes succeed; `answer()` decides, per connect (counted from 1), what it gets. */
 function forgetfulServer(answer: (connect: number) => Answer) {
@@ -61,6 +63,7 @@ function forgetfulServer(answer: (connect: number) => Answer) {
     }
     if (m!.channel === '/meta/disconnect') return Response.json([{ channel: m!.channel, id: m!.id, successful: true }]);
     const what = answer(++connects);
+    if (what === 'down') throw new TypeError('fetch failed');
     if (what === 'forget') {
       return Response.json([{ channel: m!.channel, id: m!.id, successful: false, error: '402::Unknown client', advice: { reconnect: 'handshake', interval: 0 } }]);
     }
@@ -139,6 +142,28 @@ it('starts the backoff afresh once a session has held for 10 s', async () => {
   expect(timers.delays()).not.toContain(2000);
   timers.fire(1000);
   await vi.waitFor(() => expect(client!.clientId).toBe('c3'));
+  await vi.waitFor(() => expect(client!.state).toBe('connected'));
+});
+
+it('handshakes again after the first delay when a session that lived 10 s is forgotten, however long the outage before', async () => {
+  const timers = manualTimers();
+  // c1 connects (1), ages 20 s, then the server is down for three attempts (2-4) and comes back without it (5: 402).
+  const server = forgetfulServer((connect) => {
+    if (connect === 2) now = 20_001;
+    return connect === 1 || connect >= 6 ? 'answer' : connect === 5 ? 'forget' : 'down';
+  });
+  start(server, timers);
+  for (const delay of [1000, 2000, 4000]) {
+    await vi.waitFor(() => expect(timers.delays()).toContain(delay));
+    timers.fire(delay);
+  }
+  await vi.waitFor(() => expect(server.connects()).toBe(5));
+  // The outage's next step would be 8000; the server answered, so the new session is asked for at once.
+  await vi.waitFor(() => expect(timers.delays()).toContain(1000));
+  expect(timers.delays()).not.toContain(8000);
+  expect(server.handshakes()).toBe(1);
+  timers.fire(1000);
+  await vi.waitFor(() => expect(client!.clientId).toBe('c2'));
   await vi.waitFor(() => expect(client!.state).toBe('connected'));
 });
 
