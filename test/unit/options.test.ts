@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { CometClient, createClient, websocketTransport } from '../../src/index.js';
+import { CometClient, createClient, websocketTransport, type Extension } from '../../src/index.js';
 import { codeOf } from '../helpers/error-code.js';
 import { DEFAULTS, resolveOptions } from '../../src/options.js';
 
@@ -44,6 +44,13 @@ describe('options', () => {
     expect(codeOf(() => createClient({ url: 'http://x/c', transports: new Set(['sse']) as unknown as ['sse'] }))).toBe('bad_options');
     expect(() => createClient({ url: 'http://x/c', transports: [] })).toThrow('Expected a list of transports but got []');
     expect(() => createClient({ url: 'http://x/c', transports: ['carrier-pigeon' as 'sse'] })).toThrow('Expected a transport name but got "carrier-pigeon"');
+  });
+
+  it('refuses one extension passed as itself (plain JavaScript) as not a list, at construction rather than as a TypeError from connect()', () => {
+    const extension: Extension = { outgoing: (m) => m };
+    expect(() => createClient({ url: 'http://x/c', extensions: extension as never })).toThrow(expect.objectContaining({ code: 'bad_options', message: 'Expected a list of extensions but got {}' }));
+    expect(codeOf(() => new CometClient({ url: 'http://x/c', transports: [websocketTransport], extensions: 'auth' as never }))).toBe('bad_options');
+    expect(createClient({ url: 'http://x/c', extensions: [extension] }).state).toBe('disconnected');
   });
 
   it('reports a missing options object (plain JavaScript) as a missing url, not a TypeError', () => {
