@@ -111,6 +111,9 @@ export class CometClient {
     this.#o = resolveOptions(options);
   }
 
+  // #drop and #ext sit here, not with the session and the plumbing below, because the CDN
+  // bundle gzips 6 bytes smaller so (member order only: they are private).
+
   /** Close every link and race; the session (clientId, pending requests) stays. */
   #drop(): void {
     this.#handshaking?.close(); // a handshake the server never answers must not outlive the client
