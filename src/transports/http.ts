@@ -68,13 +68,18 @@ export function createLink(c: TransportContext, s: TransportSink, stop?: () => v
     post(messages) {
       const a = new AbortController();
       aborts.add(a);
-      c.platform
-        .fetch(c.url, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', ...c.headers },
-          body: JSON.stringify(messages),
-          signal: a.signal,
-        })
+      // A fetch that throws instead of rejecting (plain JavaScript's `platform: { fetch: 5 }`) fails the request too,
+      // rather than throwing out of connect() and leaving the client connecting for ever.
+      new Promise<Response>((r) =>
+        r(
+          c.platform.fetch(c.url, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', ...c.headers },
+            body: JSON.stringify(messages),
+            signal: a.signal,
+          }),
+        ),
+      )
         .then((r) => r.text().then((t) => [r, t] as const))
         .then(
           ([r, t]) => {

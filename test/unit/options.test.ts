@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { CometClient, createClient, websocketTransport, type Extension } from '../../src/index.js';
+import { CometClient, createClient, websocketTransport, type CometError, type Extension } from '../../src/index.js';
 import { codeOf } from '../helpers/error-code.js';
 import { DEFAULTS, resolveOptions } from '../../src/options.js';
 
@@ -51,6 +51,19 @@ describe('options', () => {
     expect(() => createClient({ url: 'http://x/c', extensions: extension as never })).toThrow(expect.objectContaining({ code: 'bad_options', message: 'Expected a list of extensions but got {}' }));
     expect(codeOf(() => new CometClient({ url: 'http://x/c', transports: [websocketTransport], extensions: 'auth' as never }))).toBe('bad_options');
     expect(createClient({ url: 'http://x/c', extensions: [extension] }).state).toBe('disconnected');
+  });
+
+  it('fails the request, not connect() itself, when platform.fetch throws (plain JavaScript: not a function), and retries', async () => {
+    const client = createClient({ url: 'http://x/c', transports: ['long-poll'], platform: { fetch: 5 as never }, reconnect: { initialDelay: 10, maxDelay: 10 } });
+    const errors: CometError[] = [];
+    client.on('error', (e) => void errors.push(e));
+    const connecting = client.connect();
+    expect(connecting).toBeInstanceOf(Promise);
+    await vi.waitFor(() => expect(errors.length).toBeGreaterThanOrEqual(2));
+    expect(errors[0]).toMatchObject({ code: 'transport_failed', message: 'Request failed', cause: expect.any(TypeError) });
+    expect(client.state).toBe('reconnecting');
+    await client.disconnect();
+    await expect(connecting).rejects.toMatchObject({ code: 'closed' });
   });
 
   it('reports a missing options object (plain JavaScript) as a missing url, not a TypeError', () => {
