@@ -88,7 +88,7 @@ const SERVER_RULES: { [K in keyof ServerOnly]-?: Rule } & { connectionTypes: Rul
     accepts: (value) => typeof value === 'number' && value >= 100 && value <= MAX_DELAY,
   },
   streamLimit: positiveInteger,
-  // Less would refuse frames a client within its smallest `maxMessageChars` may send (a few bytes refused every POST).
+  // Not below the least maxMessageChars a client may have: such a client's frames would be refused (`1` refused every POST).
   maxBodyBytes: atLeastMessageChars,
   redis: { expected: 'a redis:// URL or RedisStore options', accepts: (value) => typeof value === 'string' || (isObject(value) && !Array.isArray(value)) },
   // The Node server has an entry point for these types only; any other name (say the client's 'long-poll') offers nothing.
