@@ -380,7 +380,7 @@ export class CometClient {
   #rehandshake(error?: CometError): void {
     if (!this.#clientId) return; // one is already under way
     // A session that lived SOON (10 s) was lost (a restart, an outage past sessionTimeout), not refused:
-    // the server answered, so ask it again at once rather than after the backoff the outage built up.
+    // the server answered, so ask it again after the first backoff step, not after the one the outage built up.
     if (this.#platform.now() - this.#born >= SOON) this.#attempt = 0;
     this.#clientId = null;
     this.#retry(error);

@@ -97,8 +97,8 @@ export function resolveOptions(options: CoreOptions): ResolvedOptions {
   }
   if (!/^https?:$/.test(url?.protocol as string)) throw badOption('an absolute http(s) URL', options.url);
   if (!Array.isArray(options.transports) || !options.transports.length) throw badOption('a list of transports', JSON.stringify(options.transports));
-  // One extension passed as itself: it would throw "not iterable" from connect().
-  if (options.extensions && !Array.isArray(options.extensions)) throw badOption('a list of extensions', JSON.stringify(options.extensions));
+  // One extension passed as itself, or `useAuth && [auth]` giving false: it would throw "not iterable" from connect().
+  if (options.extensions != null && !Array.isArray(options.extensions)) throw badOption('a list of extensions', JSON.stringify(options.extensions));
   if (options.maxMessageChars! < MIN_MESSAGE_CHARS) throw badOption(`maxMessageChars of at least ${MIN_MESSAGE_CHARS}`, options.maxMessageChars);
   return {
     ...DEFAULTS,

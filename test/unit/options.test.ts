@@ -50,6 +50,9 @@ describe('options', () => {
     const extension: Extension = { outgoing: (m) => m };
     expect(() => createClient({ url: 'http://x/c', extensions: extension as never })).toThrow(expect.objectContaining({ code: 'bad_options', message: 'Expected a list of extensions but got {}' }));
     expect(codeOf(() => new CometClient({ url: 'http://x/c', transports: [websocketTransport], extensions: 'auth' as never }))).toBe('bad_options');
+    // `useAuth && [auth]` when useAuth is false; null, like undefined, means the default.
+    expect(() => createClient({ url: 'http://x/c', extensions: false as never })).toThrow('Expected a list of extensions but got false');
+    expect(createClient({ url: 'http://x/c', extensions: null as never }).state).toBe('disconnected');
     expect(createClient({ url: 'http://x/c', extensions: [extension] }).state).toBe('disconnected');
   });
 
